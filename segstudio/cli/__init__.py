@@ -1,0 +1,51 @@
+"""The `segstudio` command: gui, models, train, segment, eval, bench.
+
+Each subcommand lives in its own module here and exposes `register(subparsers)`, which adds
+its parser and sets `func(args) -> int`. Heavy imports (torch, Qt) happen inside `func`, so
+`segstudio --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from segstudio import __version__
+
+# Order is the order shown in --help.
+SUBCOMMANDS = ("gui", "models", "train", "segment", "eval", "bench")
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segstudio",
+        description="Label images for semantic segmentation, auto-segment them with a network, "
+        "brush-correct the masks and fine-tune the network on the corrections.",
+    )
+    parser.add_argument("--version", action="version", version=f"segstudio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"segstudio.cli.{name}_cmd")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"segstudio {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"segstudio {args.command}: interrupted", file=sys.stderr)
+        return 130

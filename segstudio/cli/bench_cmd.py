@@ -1,0 +1,33 @@
+"""`segstudio bench SUITE`: every benchmark lives in segstudio/bench/<suite>.py."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+
+SUITES = {
+    "models": "forward latency, parameters and GFLOPs per model, against smp where it has one",
+    "core": "brush segment, undo memory and folder listing on large inputs, against naive ways",
+    "predict": "folder prediction throughput against the bare model forward",
+    "train": "training images/s against a plain hand-written PyTorch loop",
+    "ui": "brush stroke with on-screen overlay refresh, and GUI stalls during background work",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bench", help="run a benchmark suite", description=__doc__)
+    suites = parser.add_subparsers(dest="suite", metavar="SUITE", required=True)
+    for name, help_text in SUITES.items():
+        p = suites.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--json", action="store_true", help="print one JSON object with the figures")
+        module = importlib.import_module(f"segstudio.bench.{name}")
+        module.add_arguments(p)
+        p.set_defaults(func=_run, bench_module=module)
+
+
+def _run(args: argparse.Namespace) -> int:
+    result = args.bench_module.run(args)
+    if args.json:
+        print(json.dumps(result, indent=None, default=float))
+    return 0
