@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from segstudio import __version__
+from segstudio.core.errors import SegstudioError
 
 # Order is the order shown in --help.
 SUBCOMMANDS = ("gui", "models", "train", "segment", "eval", "bench")
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except (UsageError, SegstudioError) as exc:
+        # Bad input is the user's to fix: one line, no traceback.
         print(f"segstudio {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
