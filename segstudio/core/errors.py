@@ -33,3 +33,7 @@ class ClassSetError(SegstudioError):
 
 class ProjectError(SegstudioError):
     """A project folder or its segstudio.json that cannot be used."""
+
+
+class WriteError(PathError):
+    """A file that could not be written (read-only folder, disk full); the old file is untouched."""
