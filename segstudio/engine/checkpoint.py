@@ -134,7 +134,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], Checkpoi
     try:
         meta = CheckpointMeta.from_dict(raw)
     except (KeyError, TypeError, ValueError, IndexError, ClassSetError) as exc:
-        raise CheckpointError(sidecar, f"checkpoint metadata incomplete or invalid ({exc})") from None
+        problem = f"checkpoint metadata incomplete or invalid ({exc})"
+        raise CheckpointError(sidecar, problem) from None
     return tensors, meta
 
 
@@ -207,5 +208,6 @@ def classes_mismatch(expected: ClassSet, actual: ClassSet) -> str | None:
                 f"data has {len(expected.names)} "
                 f"({', '.join(expected.names[:6])}{'...' if len(expected.names) > 6 else ''})")
     if expected.ignore_index != actual.ignore_index:
-        return f"ignore index differs: checkpoint {actual.ignore_index}, data {expected.ignore_index}"
+        return (f"ignore index differs: checkpoint {actual.ignore_index}, "
+                f"data {expected.ignore_index}")
     return None

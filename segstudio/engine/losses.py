@@ -1,4 +1,4 @@
-"""Training loss: cross-entropy with the ignore index and optional class weights, plus optional Dice."""
+"""Training loss: cross-entropy (ignore index, optional class weights) plus optional Dice."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def class_weights(stats: ClassStats, method: str) -> torch.Tensor | None:
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int,
               eps: float = 1.0) -> torch.Tensor:
-    """Soft multi-class Dice (1 - mean Dice over classes present in the batch), void pixels masked."""
+    """Soft Dice: 1 - mean Dice over the classes present in the batch; void pixels masked."""
     num_classes = logits.shape[1]
     valid = (target != ignore_index) & (target < num_classes)
     probs = logits.float().softmax(1) * valid.unsqueeze(1)

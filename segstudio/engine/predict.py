@@ -30,7 +30,8 @@ class Predictor:
     to labels at once, so memory is bounded by (classes x tile x width), not by image area.
     """
 
-    def __init__(self, model: nn.Module, meta: CheckpointMeta, device: torch.device | str | None = None,
+    def __init__(self, model: nn.Module, meta: CheckpointMeta,
+                 device: torch.device | str | None = None,
                  *, tile: int = 1024, overlap: int = 128) -> None:
         if overlap >= tile:
             raise ValueError(f"overlap {overlap} must be smaller than tile {tile}")

@@ -16,7 +16,7 @@ def _stats():
 def test_stats_and_median_frequency():
     stats = _stats()
     assert stats.pixels.tolist() == [4, 1, 2, 0]
-    # class 0 present in both images (4 + 4 labelled pixels); 1 in a (4); 2 in b (4... minus void: 3)
+    # labelled pixels of the images holding each class: 0 in both (4 + 3), 1 in a, 2 in b
     assert stats.present_pixels.tolist() == [7, 4, 3, 0]
     w = class_weights(stats, "median").numpy()
     freq = np.array([4 / 7, 1 / 4, 2 / 3])

@@ -11,7 +11,7 @@ def test_known_confusion():
     target = torch.tensor([[0, 0, 1, 1], [2, 2, 255, 255]])
     pred = torch.tensor([[0, 1, 1, 1], [2, 0, 2, 0]])
     cm.update(pred, target)
-    # class 0: tp 1, fp 1 (gt 2 -> 0), fn 1 (gt 0 -> 1): 1/3; class 1: tp 2, fp 1 -> 2/3; class 2: 1/2
+    # class 0: tp 1, fp 1, fn 1 -> 1/3; class 1: tp 2, fp 1 -> 2/3; class 2: tp 1, fn 1 -> 1/2
     assert np.allclose(cm.iou(), [1 / 3, 2 / 3, 1 / 2])
     assert math.isclose(cm.miou(), (1 / 3 + 2 / 3 + 1 / 2) / 3)
     assert math.isclose(cm.pixel_accuracy(), 4 / 6)

@@ -1,3 +1,5 @@
+import itertools
+
 import torch
 
 from segstudio.engine.tiling import ramp, tile_starts, window
@@ -8,7 +10,7 @@ def test_tile_starts_cover_with_overlap():
     for length, tile, overlap in [(1000, 256, 32), (257, 256, 32), (8000, 1024, 128)]:
         starts = tile_starts(length, tile, overlap)
         assert starts[0] == 0 and starts[-1] + tile == length
-        for a, b in zip(starts, starts[1:], strict=False):
+        for a, b in itertools.pairwise(starts):
             assert 0 < b - a <= tile - overlap
 
 
