@@ -1,0 +1,144 @@
+"""Editing tools: turn canvas gestures into MaskDocument calls.
+
+No painting or undo logic lives here; the MaskDocument does both. The controller only picks
+which document call a gesture means and reports the changed box so the canvas repaints it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from pyqtgraph.Qt import QtCore
+
+from segstudio.core.editing import MaskDocument
+
+Point = tuple[float, float]
+
+
+class Tool(enum.Enum):
+    BRUSH = "brush"
+    ERASER = "eraser"
+    FILL = "fill"
+    POLYGON = "polygon"
+    PAN = "pan"
+
+
+def _px(p: Point) -> Point:
+    """View coordinates put pixel i on [i, i+1); the document's pixel i is centred on i."""
+    return (p[0] - 0.5, p[1] - 0.5)
+
+
+class ToolController(QtCore.QObject):
+    """`changed(bbox)` after every edit (bbox may be None when nothing changed);
+    `polygon_preview(points, cursor)` while a polygon is being drawn."""
+
+    changed = QtCore.Signal(object)
+    polygon_preview = QtCore.Signal(list, object)
+
+    MIN_RADIUS, MAX_RADIUS = 0.5, 500.0
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document: MaskDocument | None = None
+        self.tool = Tool.BRUSH
+        self.radius = 8.0
+        self.value = 0
+        self._stroke = False
+        self._polygon: list[Point] = []
+
+    # -- settings ------------------------------------------------------------------------
+    def set_document(self, document: MaskDocument | None) -> None:
+        self._end_stroke()
+        self.cancel_polygon()
+        self.document = document
+
+    def set_tool(self, tool: Tool) -> None:
+        if tool is not Tool.POLYGON:
+            self.cancel_polygon()
+        self.tool = tool
+
+    def set_radius(self, radius: float) -> None:
+        self.radius = min(max(float(radius), self.MIN_RADIUS), self.MAX_RADIUS)
+
+    def grow(self, factor: float) -> float:
+        self.set_radius(self.radius * factor)
+        return self.radius
+
+    def brush_outline_radius(self) -> float | None:
+        return self.radius if self.tool in (Tool.BRUSH, Tool.ERASER) else None
+
+    # -- gestures (GestureHandler) -------------------------------------------------------
+    def wants_drag(self, button: QtCore.Qt.MouseButton) -> bool:
+        return (
+            self.document is not None
+            and button == QtCore.Qt.MouseButton.LeftButton
+            and self.tool in (Tool.BRUSH, Tool.ERASER)
+        )
+
+    def drag_start(self, p0: Point, p1: Point) -> None:
+        if self.document is None:
+            return
+        self.document.begin_stroke()
+        self._stroke = True
+        self._segment(p0, p1)
+
+    def drag_move(self, p0: Point, p1: Point) -> None:
+        if self._stroke:
+            self._segment(p0, p1)
+
+    def drag_finish(self, p: Point) -> None:
+        self._end_stroke()
+
+    def click(self, p: Point, double: bool) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        if self.tool in (Tool.BRUSH, Tool.ERASER):
+            doc.begin_stroke()
+            self._stroke = True
+            self._segment(p, p)
+            self._end_stroke()
+        elif self.tool is Tool.FILL:
+            x, y = int(p[0]), int(p[1])
+            h, w = doc.mask.shape
+            if 0 <= x < w and 0 <= y < h:
+                self.changed.emit(doc.fill(x, y, self.value))
+        elif self.tool is Tool.POLYGON:
+            if double:
+                self.finish_polygon()
+            else:
+                self._polygon.append(p)
+                self.polygon_preview.emit(list(self._polygon), None)
+
+    def hover(self, p: Point) -> None:
+        if self._polygon:
+            self.polygon_preview.emit(list(self._polygon), p)
+
+    # -- polygon -------------------------------------------------------------------------
+    def finish_polygon(self) -> None:
+        points, self._polygon = self._polygon, []
+        self.polygon_preview.emit([], None)
+        if self.document is not None and len(points) >= 3:
+            self.changed.emit(self.document.polygon([_px(p) for p in points], self.value))
+
+    def cancel_polygon(self) -> None:
+        if self._polygon:
+            self._polygon = []
+            self.polygon_preview.emit([], None)
+
+    # -- internals -----------------------------------------------------------------------
+    def _segment(self, p0: Point, p1: Point) -> None:
+        doc = self.document
+        assert doc is not None
+        if self.tool is Tool.ERASER:
+            bbox = doc.erase(_px(p0), _px(p1), self.radius)
+        else:
+            bbox = doc.brush(_px(p0), _px(p1), self.radius, self.value)
+        if bbox is not None:
+            self.changed.emit(bbox)
+
+    def _end_stroke(self) -> None:
+        if self._stroke and self.document is not None:
+            self.document.end_stroke()
+            self.changed.emit(None)
+        self._stroke = False

@@ -1,0 +1,167 @@
+"""Background work on QThreads: segmentation and fine-tuning.
+
+Workers drive the engine's generators/callbacks (the same code the CLI runs) and report
+through Qt signals, which reach the GUI thread as queued calls. Nothing here touches widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from pyqtgraph.Qt import QtCore
+
+from segstudio.core.errors import SegstudioError
+
+log = logging.getLogger(__name__)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: typed errors speak for themselves, the rest get a hint."""
+    if isinstance(exc, SegstudioError):
+        return str(exc)
+    name = type(exc).__name__
+    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
+        return ("out of memory on the device: lower the batch size or the training size, "
+                "or use the CPU")
+    return f"{name}: {exc}"
+
+
+class Worker(QtCore.QObject):
+    """Base: `run()` runs in the worker thread, `cancel()` may be called from any thread.
+    `finished(cancelled, error)` is emitted exactly once; error is '' on success."""
+
+    finished = QtCore.Signal(bool, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @QtCore.Slot()
+    def run(self) -> None:
+        try:
+            self.work()
+        except BaseException as exc:  # a worker must always report, never die silently
+            log.error("%s failed:\n%s", type(self).__name__, traceback.format_exc())
+            self.finished.emit(self.cancelled, describe_error(exc))
+            return
+        self.finished.emit(self.cancelled, "")
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+
+class PredictWorker(Worker):
+    """Segments `paths` with a checkpoint. `result(PredictResult)` per image as soon as it is
+    done; `progress(done, total, eta_s)` with eta_s = -1 when unknown."""
+
+    result = QtCore.Signal(object)
+    progress = QtCore.Signal(int, int, float)
+    loaded = QtCore.Signal(object)  # CheckpointMeta, before the first image
+
+    def __init__(
+        self, checkpoint: Path, paths: list[Path], *, expected: Any = None,
+        device: str | None = None,
+    ) -> None:
+        """`expected`: the project's ClassSet; a checkpoint with other classes is refused
+        (None accepts any, for a project without labels that adopts the checkpoint's)."""
+        super().__init__()
+        self.checkpoint = Path(checkpoint)
+        self.paths = list(paths)
+        self.expected = expected
+        self.device = device
+
+    def work(self) -> None:
+        from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
+        from segstudio.engine.predict import Predictor, predict_paths
+
+        self.progress.emit(0, len(self.paths), -1.0)
+        predictor = Predictor.from_checkpoint(self.checkpoint, self.device)
+        if self.expected is not None:
+            problem = classes_mismatch(self.expected, predictor.meta.classes)
+            if problem:
+                raise CheckpointError(
+                    self.checkpoint, f"{problem}; pick a checkpoint trained on these classes "
+                    "or fine-tune one"
+                )
+        self.loaded.emit(predictor.meta)
+        for res in predict_paths(
+            predictor, self.paths, progress=self._progress, cancel=self._cancel.is_set
+        ):
+            self.result.emit(res)
+
+    def _progress(self, p: Any) -> None:
+        eta = -1.0 if p.eta_s is None else float(p.eta_s)
+        self.progress.emit(int(p.done), int(p.total), eta)
+
+
+class TrainWorker(Worker):
+    """Runs engine.train(config). `event(TrainEvent)` for every step/epoch/log event;
+    `done(TrainResult)` before `finished` when training produced a checkpoint."""
+
+    event = QtCore.Signal(object)
+    done = QtCore.Signal(object)
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    def work(self) -> None:
+        from segstudio.engine.train import train
+
+        result = train(self.config, progress=self.event.emit, cancel=self._cancel.is_set)
+        if result is not None:
+            self.done.emit(result)
+
+
+class WorkerRunner(QtCore.QObject):
+    """Owns one worker and its QThread; forgets both when the thread has stopped."""
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker: Worker | None = None
+        self.thread: QtCore.QThread | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.thread is not None
+
+    def start(self, worker: Worker) -> None:
+        if self.busy:
+            raise RuntimeError("a worker is already running")
+        thread = QtCore.QThread()
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.finished.connect(thread.quit)
+        thread.finished.connect(lambda t=thread: self._stopped(t))
+        self.worker, self.thread = worker, thread
+        thread.start()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def wait(self, ms: int = 30000) -> bool:
+        """Block until the thread ends (used on close); True when it did."""
+        thread = self.thread
+        if thread is None:
+            return True
+        if not thread.wait(ms):
+            return False
+        self._stopped(thread)
+        return True
+
+    def _stopped(self, thread: QtCore.QThread) -> None:
+        # The queued `finished` of an old thread may arrive after wait() moved on.
+        if self.thread is thread:
+            self.thread, self.worker = None, None
