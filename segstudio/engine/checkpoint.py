@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
@@ -121,7 +121,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], Checkpoi
         data = weights.read_bytes()
         tensors = st_load(data)
         embedded = _embedded_meta(data)
-    except (SafetensorsError, ValueError, OSError) as exc:
+    except (SafetensorError, ValueError, OSError) as exc:
         raise CheckpointError(weights, f"not a readable .safetensors file ({exc})") from None
     raw = embedded
     if raw is None:

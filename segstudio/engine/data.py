@@ -1,0 +1,170 @@
+"""Training data: a project's reviewed images or an images/ + labels/ folder, split and cached."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from segstudio.core.classes import ClassSet
+from segstudio.core.errors import PathError, ProjectError
+from segstudio.engine.augment import to_tv
+from segstudio.engine.losses import ClassStats
+
+
+class DatasetError(PathError):
+    """Training data that cannot be used: empty, wrong layout, no classes."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    key: str        # identity: path of the image relative to the images root (posix)
+    image: Path
+    label: Path
+
+
+@dataclass
+class DataSource:
+    root: Path
+    samples: list[Sample]
+    classes: ClassSet
+    kind: str        # "project" or "folder"
+
+
+def load_source(data: Any, classes: ClassSet | None = None) -> DataSource:
+    """The reviewed images of a project (a Project, or any folder opened as one).
+
+    A folder with images/ and labels/ (CamVid's layout) opens as a project whose existing
+    label files count as reviewed, with classes.json from the folder or its parent.
+    `classes` overrides the project's class set.
+    """
+    from segstudio.core.project import Project
+
+    project = data if isinstance(data, Project) else Project.open(data)
+    if classes is not None:
+        project.classes = classes
+    if not project.entries:
+        raise DatasetError(project.images_dir, "empty dataset: no images found")
+    entries = project.reviewed_entries()
+    if not entries:
+        raise ProjectError(f"{project.root}: no reviewed images to train on "
+                           "(no labels, or none marked reviewed)")
+    samples = [Sample(e.key, e.path, project.label_path(e)) for e in entries]
+    kind = "project" if project.project_file.is_file() else "folder"
+    return DataSource(project.root, samples, project.classes, kind)
+
+
+def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Sample], list[Sample]]:
+    """Deterministic split by a hash of each key: adding images never moves old ones across.
+
+    At least one image goes to each side when there are two or more; with one image it is
+    used for both (metrics then measure fit, which the caller reports).
+    """
+    if len(samples) < 2 or val_fraction <= 0:
+        return list(samples), list(samples) if len(samples) < 2 else []
+    score = {s.key: zlib.crc32(s.key.encode("utf-8")) / 2**32 for s in samples}
+    val = [s for s in samples if score[s.key] < val_fraction]
+    if not val:
+        val = [min(samples, key=lambda s: score[s.key])]
+    if len(val) == len(samples):
+        val = val[:-1]
+    keys = {s.key for s in val}
+    return [s for s in samples if s.key not in keys], val
+
+
+def _fit(image: np.ndarray, label: np.ndarray, max_hw: tuple[int, int] | None):
+    """Downscale a pair that is larger than needed (keeps aspect); labels by nearest."""
+    if max_hw is None:
+        return image, label
+    h, w = label.shape
+    r = min(max_hw[0] / h, max_hw[1] / w)
+    if r >= 1:
+        return image, label
+    size = (max(1, round(w * r)), max(1, round(h * r)))
+    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(label, size, interpolation=cv2.INTER_NEAREST))
+
+
+def read_pair(sample: Sample, classes: ClassSet,
+              max_hw: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Decoded image and validated label (indices in the class set, same size as the image)."""
+    from segstudio.core.imageio import read_image
+    from segstudio.core.labels import read_label
+
+    image = read_image(sample.image)
+    label = read_label(sample.label, classes, expected_shape=image.shape[:2])
+    image, label = _fit(image, label, max_hw)
+    # Decoders may hand back read-only buffers; torch tensors over them must be writable.
+    return (image if image.flags.writeable else image.copy(),
+            label if label.flags.writeable else label.copy())
+
+
+class SegDataset(Dataset):
+    """(uint8 image (3, H, W), uint8 label (H, W)) after `transform`.
+
+    With `cache`, every pair is decoded once (on threads) and kept, pre-shrunk to `max_hw`;
+    forked DataLoader workers then share the decoded arrays copy-on-write.
+    """
+
+    def __init__(self, samples: list[Sample], classes: ClassSet, transform: Callable | None,
+                 *, cache: bool = True, max_hw: tuple[int, int] | None = None,
+                 threads: int = 2) -> None:
+        self.samples = samples
+        self.classes = classes
+        self.transform = transform
+        self.max_hw = max_hw
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
+        if cache:
+            with ThreadPoolExecutor(max(1, threads)) as pool:
+                self.pairs = list(pool.map(self._read, samples))
+
+    def _read(self, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+        return read_pair(sample, self.classes, self.max_hw)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, label = self.pairs[i] if self.pairs is not None else self._read(self.samples[i])
+        img, mask = to_tv(image, label)
+        if self.transform is not None:
+            img, mask = self.transform(img, mask)
+        return img.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)
+
+    def labels(self) -> Iterator[np.ndarray]:
+        """Every label map (validated against the classes and the image size)."""
+        from segstudio.core.imageio import image_size
+        from segstudio.core.labels import read_label
+
+        for i, sample in enumerate(self.samples):
+            if self.pairs is not None:
+                yield self.pairs[i][1]
+            else:
+                yield read_label(sample.label, self.classes, image_size(sample.image))
+
+
+def class_stats(dataset: SegDataset) -> ClassStats:
+    return ClassStats.from_labels(dataset.labels(), dataset.classes.num_classes,
+                                  dataset.classes.ignore_index)
+
+
+def cache_bytes(samples: list[Sample], max_hw: tuple[int, int] | None) -> int:
+    """Estimated memory of caching `samples` (from image headers, no decoding)."""
+    from segstudio.core.imageio import image_size
+
+    total = 0
+    for s in samples:
+        h, w = image_size(s.image)
+        if max_hw is not None:
+            r = min(1.0, max_hw[0] / h, max_hw[1] / w)
+            h, w = round(h * r), round(w * r)
+        total += h * w * 4
+    return total

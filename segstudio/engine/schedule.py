@@ -1,0 +1,44 @@
+"""Optimisers and per-step learning-rate schedules (poly as in DeepLab/ENet ports, or cosine)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("poly", "cosine", "constant")
+
+
+def make_optimizer(model: nn.Module, name: str, lr: float,
+                   weight_decay: float = 2e-4) -> torch.optim.Optimizer:
+    """Adam (L2 weight decay, as the ENet recipe) or AdamW (decoupled decay)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r} (use one of {', '.join(OPTIMIZERS)})")
+
+
+def lr_factor(name: str, step: int, total: int, *, power: float = 0.9,
+              warmup: int = 0) -> float:
+    """Multiplier of the base learning rate at `step` of `total` (0-based, per optimiser step)."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    t = min(max(step - warmup, 0) / max(total - warmup, 1), 1.0)
+    if name == "poly":
+        return (1.0 - t) ** power
+    if name == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+    if name == "constant":
+        return 1.0
+    raise ValueError(f"unknown schedule {name!r} (use one of {', '.join(SCHEDULES)})")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, name: str, total_steps: int,
+                   warmup: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
+    lr_factor(name, 0, max(total_steps, 1))  # validates the name before training starts
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(name, step, max(total_steps, 1), warmup=warmup))

@@ -1,0 +1,177 @@
+"""Everything a training run needs before its first step: data, model, loss, optimiser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, Subset
+
+from segstudio.core.classes import ClassSet
+from segstudio.engine.augment import eval_transform, normalize_batch, train_transform
+from segstudio.engine.checkpoint import (
+    CheckpointError,
+    classes_mismatch,
+    load_matching,
+    read_checkpoint,
+)
+from segstudio.engine.data import (
+    DatasetError,
+    SegDataset,
+    cache_bytes,
+    class_stats,
+    load_source,
+    split_samples,
+)
+from segstudio.engine.device import ExecutionPolicy
+from segstudio.engine.distributed import DistInfo
+from segstudio.engine.losses import SegmentationLoss, class_weights
+from segstudio.engine.schedule import make_optimizer, make_scheduler
+
+SCALE_RANGE = (0.5, 2.0)
+
+
+@dataclass
+class Setup:
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler
+    criterion: nn.Module
+    policy: ExecutionPolicy
+    train_loader: DataLoader
+    val_loader: DataLoader | None
+    generator: torch.Generator
+    sampler: DistributedSampler | None
+    steps_per_epoch: int
+    classes: ClassSet
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    n_train: int
+    n_val: int
+    weights_list: list[float] | None
+    seed: int
+
+    def __post_init__(self) -> None:
+        device = self.policy.device
+        self._mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1)
+        self._std = torch.tensor(self.std, device=device).view(1, 3, 1, 1)
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 batch -> normalised float on the device in the policy's memory layout."""
+        x = normalize_batch(images.to(self.policy.device, non_blocking=True), self._mean, self._std)
+        return x.contiguous(memory_format=self.policy.memory_format())
+
+    def step(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """One optimiser step; returns the (undetached) loss."""
+        x = self.prepare(images)
+        y = labels.to(self.policy.device, non_blocking=True).long()
+        with self.policy.autocast():
+            logits = self.model(x)
+        loss = self.criterion(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return loss
+
+    def reseed_loader(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+
+
+def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: DistInfo,
+                log: Callable[[str], None]) -> Setup:
+    from segstudio.models import build_model, model_info
+
+    mi = model_info(cfg.arch)
+    source = load_source(cfg.data, cfg.classes)
+    classes = source.classes
+    if cfg.val_dir is not None:
+        val_source = load_source(cfg.val_dir, classes)
+        train_samples, val_samples = source.samples, val_source.samples
+    else:
+        train_samples, val_samples = split_samples(source.samples, cfg.val_fraction)
+        if val_samples and val_samples == train_samples:
+            log("only one image: validating on the training image (metrics show fit only)")
+    size = tuple(cfg.size)
+    # Keep what ScaleJitter can use at its largest scale; anything bigger is wasted decoding.
+    max_hw = (round(size[0] * SCALE_RANGE[1]), round(size[1] * SCALE_RANGE[1]))
+    cache = cfg.cache
+    if cache is None:
+        cache = cache_bytes(train_samples + val_samples, max_hw) <= cfg.cache_limit
+    train_ds = SegDataset(train_samples, classes,
+                          train_transform(size, classes.ignore_index, scale=SCALE_RANGE),
+                          cache=cache, max_hw=max_hw)
+    val_ds = SegDataset(val_samples, classes, eval_transform(size), cache=cache, max_hw=max_hw) \
+        if val_samples else None
+    stats = class_stats(train_ds)   # also validates every training label up front
+    if stats.pixels.sum() == 0:
+        raise DatasetError(source.root, "every training label is void: nothing to learn")
+    weights = class_weights(stats, cfg.weighting)
+    log(f"data {source.root}: {len(train_samples)} training, {len(val_samples)} validation "
+        f"images, {classes.num_classes} classes" + (", cached in memory" if cache else ""))
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.arch, classes.num_classes, pretrained_backbone=cfg.backbone)
+    if cfg.init is not None:
+        _init_from(model, cfg.init, cfg.arch, classes, log)
+    model.to(device)
+    if policy.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if info.enabled:
+        if device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    workers = cfg.workers
+    if workers is None:
+        # On CPU the cores are busy with the network itself, and cached data is cheap to crop.
+        workers = 0 if device.type == "cpu" else min(8, os.cpu_count() or 1)
+    generator = torch.Generator()
+    sampler = DistributedSampler(train_ds, info.world, info.rank, shuffle=True,
+                                 seed=cfg.seed) if info.enabled else None
+    loader_kw = {"num_workers": workers, "pin_memory": device.type == "cuda"}
+    train_loader = DataLoader(train_ds, batch_size=cfg.batch, shuffle=sampler is None,
+                              sampler=sampler, generator=generator, **loader_kw)
+    val_loader = None
+    if val_ds is not None:
+        shard = Subset(val_ds, range(info.rank, len(val_ds), info.world))
+        val_loader = DataLoader(shard, batch_size=cfg.batch, shuffle=False, **loader_kw)
+    steps = len(train_loader)
+    if cfg.max_steps is not None:
+        steps = min(steps, cfg.max_steps)
+
+    optimizer = make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay)
+    scheduler = make_scheduler(optimizer, cfg.schedule, steps * cfg.epochs)
+    scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
+    criterion = SegmentationLoss(classes.ignore_index, weights, dice=cfg.dice).to(device)
+    return Setup(model, optimizer, scheduler, scaler, criterion, policy, train_loader,
+                 val_loader, generator, sampler, steps, classes, tuple(mi.mean), tuple(mi.std),
+                 len(train_samples), len(val_samples),
+                 None if weights is None else [round(float(w), 4) for w in weights], cfg.seed)
+
+
+def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,
+               log: Callable[[str], None]) -> None:
+    tensors, meta = read_checkpoint(path)
+    if meta.arch != arch:
+        raise CheckpointError(path, f"checkpoint is a {meta.arch!r} network, "
+                              f"cannot initialise {arch!r} from it")
+    mismatch = classes_mismatch(classes, meta.classes)
+    left = load_matching(model, tensors)
+    if mismatch is None and not left:
+        log(f"initialised from {path}")
+        return
+    reason = mismatch or "some layers differ"
+    loaded = len(model.state_dict()) - len(left)
+    log(f"initialised from {path}: {loaded} tensors loaded, {len(left)} re-initialised "
+        f"({', '.join(left[:4])}"
+        f"{'...' if len(left) > 4 else ''}): {reason}")

@@ -1,0 +1,64 @@
+"""Resumable training state in one atomic safetensors file (weights, optimiser, counters).
+
+Optimiser state is flattened to named tensors plus JSON for everything else, so resuming
+never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+from segstudio.core.atomic import atomic_write_bytes
+from segstudio.engine.checkpoint import CheckpointError, state_tensors, unwrap
+
+_KEY = "segstudio_train_state"
+
+
+def save_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                     info: dict[str, Any]) -> None:
+    tensors = {f"model.{k}": v for k, v in state_tensors(model).items()}
+    opt = optimizer.state_dict()
+    plain_state: dict[str, dict[str, Any]] = {}
+    for idx, entry in opt["state"].items():
+        for name, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"opt.{idx}.{name}"] = value.detach().cpu().contiguous().clone()
+            else:
+                plain_state.setdefault(str(idx), {})[name] = value
+    meta = {"info": info, "param_groups": opt["param_groups"], "plain_state": plain_state}
+    atomic_write_bytes(path, st_save(tensors, metadata={_KEY: json.dumps(meta)}))
+
+
+def load_train_state(path: Path, model: nn.Module,
+                     optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Restore model and optimiser in place; returns the saved `info` dict."""
+    try:
+        data = path.read_bytes()
+        tensors = st_load(data)
+        n = int.from_bytes(data[:8], "little")
+        meta = json.loads(json.loads(data[8:8 + n])["__metadata__"][_KEY])
+    except (OSError, SafetensorError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(path, f"cannot resume: unreadable training state ({exc})") from None
+    weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        unwrap(model).load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(path, f"cannot resume: saved weights do not fit ({first})") from None
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value
+    for idx, entry in meta["plain_state"].items():
+        state.setdefault(int(idx), {}).update(entry)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    return meta["info"]
