@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -75,6 +74,8 @@ def _read_pil(path: Path) -> np.ndarray:
 
 
 def _read_cv2(path: Path) -> np.ndarray | None:
+    import cv2  # only for the rare files Pillow cannot decode; keeps imports light
+
     data = np.fromfile(path, dtype=np.uint8)
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if arr is None or arr.size == 0:
@@ -104,7 +105,7 @@ def read_image(path: str | Path) -> np.ndarray:
         reason = f"damaged or unsupported image ({e})"
     try:
         arr = _read_cv2(path)
-    except (OSError, cv2.error):
+    except Exception:  # OSError, cv2.error: whatever OpenCV says, the message is `reason`
         arr = None
     if arr is None:
         raise ImageReadError(path, reason)
