@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import posixpath
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,14 +50,46 @@ class ImageState(StrEnum):
     REVIEWED = "reviewed"
 
 
-@dataclass(frozen=True)
 class ImageEntry:
+    """One image: `key` (posix path relative to the images folder, its identity) and `path`
+    (absolute). Immutable and hashable like a frozen dataclass; `path` is built on first use,
+    because creating 20,000 Path objects up front would cost most of a listing's time."""
+
+    __slots__ = ("_base", "_path", "key")
     key: str
-    path: Path
+
+    def __init__(self, key: str, path: str | Path | None = None, *, base: str = "") -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "_path", None if path is None else Path(path))
+        object.__setattr__(self, "_base", base)
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            object.__setattr__(self, "_path", Path(self._base, self.key))
+        return self._path  # type: ignore[return-value]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageEntry):
+            return NotImplemented
+        return self.key == other.key and self.path == other.path
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        return f"ImageEntry(key={self.key!r}, path={self.path!r})"
+
+    def __reduce__(self) -> tuple:
+        return (ImageEntry, (self.key, self.path))
 
 
 def _label_rel(key: str) -> str:
-    return PurePosixPath(key).with_suffix(".png").as_posix()
+    # String work, not PurePosixPath: this runs for every image of a 20,000-image listing.
+    return posixpath.splitext(key)[0] + ".png"
 
 
 class Project:
@@ -161,8 +194,8 @@ class Project:
     def refresh(self) -> None:
         """Re-list the images and label files (after files were added or removed outside)."""
         keys = scan_files(self.images_dir, skip_dirs=(self.labels_dir, self.checkpoints_dir))
-        base = self.images_dir
-        entries = [ImageEntry(k, base / k) for k in keys]
+        base = str(self.images_dir)
+        entries = [ImageEntry(k, base=base) for k in keys]
         stems: dict[str, list[str]] = {}
         for k in keys:
             stems.setdefault(_label_rel(k), []).append(k)
@@ -195,9 +228,12 @@ class Project:
         return imageio.read_image(entry.path)
 
     # ----- labels and states ---------------------------------------------------------------
-    def label_path(self, entry: ImageEntry) -> Path:
+    def _label_key(self, entry: ImageEntry) -> str:
         self.entries  # noqa: B018 - collisions are known once listed
-        return self.labels_dir / self._label_override.get(entry.key, _label_rel(entry.key))
+        return self._label_override.get(entry.key) or _label_rel(entry.key)
+
+    def label_path(self, entry: ImageEntry) -> Path:
+        return self.labels_dir / self._label_key(entry)
 
     def _label_set(self) -> set[str]:
         if self._labels is None:
@@ -205,8 +241,7 @@ class Project:
         return self._labels
 
     def has_label(self, entry: ImageEntry) -> bool:
-        rel = self.label_path(entry).relative_to(self.labels_dir).as_posix()
-        return rel in self._label_set()
+        return self._label_key(entry) in self._label_set()
 
     def state(self, entry: ImageEntry) -> ImageState:
         if not self.has_label(entry):
@@ -275,7 +310,7 @@ class Project:
                 else:
                     self._records[entry.key] = before
                 raise ProjectError(f"cannot save label: {e}") from None
-            self._label_set().add(path.relative_to(self.labels_dir).as_posix())
+            self._label_set().add(self._label_key(entry))
         return True
 
     def set_state(self, entry: ImageEntry, state: ImageState) -> None:

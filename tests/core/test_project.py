@@ -219,3 +219,17 @@ def test_opening_read_only_camvid_reads_human_labels(camvid_root) -> None:
     e = p.entries[0]
     assert p.read_label(e).shape == p.read_image(e).shape[:2] == (360, 480)
     assert sorted(os.listdir(train)) == before
+
+
+def test_entries_are_immutable_hashable_and_picklable(plain) -> None:
+    import dataclasses
+    import pickle
+
+    p = Project.open(plain)
+    e = p.entry("sub/a.bmp")
+    assert e == project_mod.ImageEntry("sub/a.bmp", plain.resolve() / "sub" / "a.bmp")
+    assert {e: 1}[pickle.loads(pickle.dumps(e))] == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.key = "x"
+    with pytest.raises(ProjectError, match="not an image"):
+        p.entry("nope.png")
