@@ -30,6 +30,11 @@ def _tight(changed: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
+def _check_value(value: int) -> None:
+    if not 0 <= int(value) <= 255:
+        raise ValueError(f"label value {value} is not in 0..255")
+
+
 def capsule(
     shape: tuple[int, int], p0: tuple[float, float], p1: tuple[float, float], radius: float
 ) -> tuple[BBox, np.ndarray] | None:
@@ -86,7 +91,11 @@ class MaskDocument:
         return self.history.pending or self.history.top_id != self._saved_id
 
     def mark_saved(self) -> None:
+        # A save in the middle of a drag splits it: what was painted so far is the saved state.
+        reopen = self.history.in_stroke
         self.history.end()
+        if reopen:
+            self.history.begin()
         self._saved_id = self.history.top_id
 
     @property
@@ -127,6 +136,9 @@ class MaskDocument:
     ) -> BBox | None:
         """Round brush swept from p0 to p1 ((x, y) in mask pixels): every pixel whose centre is
         within `radius` of the segment, so a fast mouse leaves no gaps. None if nothing changed."""
+        _check_value(value)
+        if not all(math.isfinite(v) for v in (*p0, *p1, radius)):
+            return None
         hit = capsule(self.shape, p0, p1, radius)
         if hit is None:
             return None
@@ -138,6 +150,7 @@ class MaskDocument:
     # ----- region operations ---------------------------------------------------------------
     def fill(self, x: int, y: int, value: int) -> BBox | None:
         """Flood fill the 4-connected region of pixels equal to the one at (x, y)."""
+        _check_value(value)
         h, w = self.shape
         x, y = int(x), int(y)
         if not (0 <= x < w and 0 <= y < h):
@@ -154,6 +167,7 @@ class MaskDocument:
     def polygon(self, points: Sequence[tuple[float, float]], value: int) -> BBox | None:
         """Fill the polygon through `points` ((x, y) in mask pixels); pixels whose centres are
         inside it, plus OpenCV's boundary pixels. Needs three points or more."""
+        _check_value(value)
         pts = np.asarray(points, np.float64).reshape(-1, 2)
         if len(pts) < 3 or not np.isfinite(pts).all():
             return None

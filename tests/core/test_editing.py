@@ -175,3 +175,28 @@ def test_non_contiguous_input_is_copied_but_contiguous_is_shared() -> None:
     buf = np.zeros((10, 10), np.uint8)
     assert MaskDocument(buf, 255).mask is buf
     assert MaskDocument(buf[:, ::2], 255).mask.flags.c_contiguous
+
+
+def test_bad_values_and_non_finite_points() -> None:
+    doc = MaskDocument(np.zeros((10, 10), np.uint8), 255)
+    with pytest.raises(ValueError, match="256"):
+        doc.brush((1.0, 1.0), (2.0, 2.0), 1, 256)
+    with pytest.raises(ValueError, match="-1"):
+        doc.fill(0, 0, -1)
+    assert doc.brush((float("nan"), 1.0), (2.0, 2.0), 1, 1) is None
+    assert doc.brush((1.0, 1.0), (2.0, 2.0), float("inf"), 1) is None
+    assert not doc.dirty
+
+
+def test_save_mid_drag_splits_the_drag_and_tracks_dirty() -> None:
+    doc = MaskDocument(np.zeros((20, 40), np.uint8), 255)
+    doc.begin_stroke()
+    doc.brush((2.0, 5.0), (10.0, 5.0), 2, 1)
+    doc.mark_saved()
+    assert not doc.dirty
+    doc.brush((10.0, 5.0), (20.0, 5.0), 2, 1)
+    assert doc.dirty
+    doc.end_stroke()
+    doc.undo()  # only the part after the save
+    assert not doc.dirty
+    assert (doc.mask[:, 13:] == 0).all() and doc.mask[5, 5] == 1

@@ -94,3 +94,24 @@ def test_reported_boxes_contain_every_change(seed, ops) -> None:
             inside[y0:y1, x0:x1] = True
             assert not (diff & ~inside).any()
             assert diff[y0:y1, x0:x1].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), ops=ops, cap=st.integers(0, 3000))
+def test_memory_cap_keeps_the_most_recent_steps_exact(seed, ops, cap) -> None:
+    rng = np.random.default_rng(seed)
+    original = rng.integers(0, 4, (H, W), dtype=np.uint8)
+    doc = MaskDocument(original.copy(), 255, history_bytes=cap)
+    snapshots = [original.copy()]
+    for op in ops:
+        before = doc.mask.copy()
+        _apply(doc, op)
+        if not np.array_equal(before, doc.mask):
+            snapshots.append(doc.mask.copy())
+    kept = len(doc.history)
+    assert kept <= len(snapshots) - 1
+    assert doc.history_nbytes <= cap or kept == 1
+    for expected in reversed(snapshots[-kept - 1 : -1]):
+        doc.undo()
+        np.testing.assert_array_equal(doc.mask, expected)
+    assert not doc.can_undo
