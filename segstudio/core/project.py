@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import posixpath
 import threading
 import time
@@ -90,6 +91,24 @@ class ImageEntry:
 def _label_rel(key: str) -> str:
     # String work, not PurePosixPath: this runs for every image of a 20,000-image listing.
     return posixpath.splitext(key)[0] + ".png"
+
+
+def _writable(folder: Path) -> bool:
+    """Whether we may write in `folder` (or, when it does not exist yet, where it would be made).
+
+    A folder whose mode has no write bit at all is read-only even for root: that is how a shared
+    dataset is marked, and honouring the marking keeps a process running as root from quietly
+    writing into it.
+    """
+    for f in (folder, *folder.parents):
+        try:
+            mode = os.stat(f).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+        return bool(mode & 0o222) and os.access(f, os.W_OK)
+    return False
 
 
 class Project:
@@ -371,6 +390,7 @@ class Project:
     def save(self) -> None:
         """Atomically write segstudio.json; ProjectError when the folder is not writable."""
         with self._lock:
+            self._check_writable(self.root)
             try:
                 atomic_write_json(self.project_file, self.to_dict())
             except WriteError as e:
@@ -397,7 +417,17 @@ class Project:
         if self._batch_depth == 0 or time.monotonic() - self._last_flush > _BATCH_FLUSH_S:
             self.save()
 
+    @property
+    def read_only(self) -> bool:
+        """True when segstudio must not write here (see `_writable`): open for reading only."""
+        return not _writable(self.root) or not _writable(self.labels_dir)
+
+    def _check_writable(self, folder: Path) -> None:
+        if not _writable(folder):
+            raise ProjectError(f"{folder}: read-only folder; segstudio cannot save here")
+
     def _mkdir(self, folder: Path) -> None:
+        self._check_writable(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:

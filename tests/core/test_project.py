@@ -233,3 +233,37 @@ def test_entries_are_immutable_hashable_and_picklable(plain) -> None:
         e.key = "x"
     with pytest.raises(ProjectError, match="not an image"):
         p.entry("nope.png")
+
+
+def test_folder_marked_read_only_is_refused_even_for_root(plain) -> None:
+    p = Project.open(plain)
+    e = p.entry("img10.png")
+    labels_mode = os.stat(p.labels_dir).st_mode
+    os.chmod(p.labels_dir, 0o555)
+    try:
+        assert p.read_only
+        with pytest.raises(ProjectError, match="read-only folder"):
+            p.save_label(e, np.zeros((6, 8), np.uint8), state=ImageState.REVIEWED)
+        assert p.state(e) is ImageState.UNLABELED and not p.label_path(e).exists()
+    finally:
+        os.chmod(p.labels_dir, labels_mode)
+    assert not p.read_only
+    assert p.save_label(e, np.zeros((6, 8), np.uint8), state=ImageState.REVIEWED)
+
+
+@pytest.mark.camvid
+def test_saving_into_read_only_camvid_is_a_projecterror(camvid_root) -> None:
+    train = camvid_root / "train"
+    p = Project.open(train)
+    if not p.read_only:
+        pytest.skip(f"{train} is writable here; not testing a save into the shared dataset")
+    before = sorted(os.listdir(train)), sorted(os.listdir(train / "labels"))[:3]
+    e = p.entries[0]
+    with pytest.raises(ProjectError, match="read-only"):
+        p.save_label(
+            e, np.zeros((360, 480), np.uint8), state=ImageState.REVIEWED, overwrite_reviewed=True
+        )
+    with pytest.raises(ProjectError, match="read-only"):
+        p.save()
+    assert (sorted(os.listdir(train)), sorted(os.listdir(train / "labels"))[:3]) == before
+    assert p.read_label(e).max() > 1  # still the human label
