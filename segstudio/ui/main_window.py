@@ -146,8 +146,8 @@ class MainWindow(QtWidgets.QMainWindow):
             state = self.session.state(self.session.entry(self.current_key)).value
             parts.append(f"{self.current_key}{mark} ({state})")
         unsaved = self.session is not None and bool(self.session.dirty_keys())
-        self.setWindowModified(unsaved)
         self.setWindowTitle(" — ".join(parts) + (" [*]" if unsaved else ""))
+        self.setWindowModified(unsaved)
         self._update_edit_actions()
 
     def _update_edit_actions(self) -> None:

@@ -226,16 +226,18 @@ class Runs(QtCore.QObject):
                          dialog=True)
             return False
         reviewed = session.project.reviewed_entries()
-        if len(reviewed) < 2:
-            w.show_error(f"fine-tuning needs at least 2 reviewed images ({len(reviewed)} now): "
-                         "correct some masks and mark them reviewed (Ctrl+R)", dialog=True)
+        if not reviewed:
+            w.show_error("fine-tuning needs reviewed images and there are none yet: correct "
+                         "some masks and mark them reviewed (Ctrl+R)", dialog=True)
             return False
         s = w.finetune.settings()
         arch = w.model_dock.arch.currentText() or DEFAULT_ARCH
         init = self._init_checkpoint(arch)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         config = TrainConfig(
-            arch=arch, data=session.project,
+            # The folder, not the Project object: the trainer reads it on its own thread, and
+            # every label and state is on disk after save_all().
+            arch=arch, data=session.project.root,
             out_dir=session.project.checkpoints_dir / f"{arch}-{stamp}",
             epochs=s.epochs, size=(s.height, s.width), batch=s.batch, lr=s.lr,
             weighting=s.weighting, init=init,
@@ -270,6 +272,8 @@ class Runs(QtCore.QObject):
         return path
 
     def _trained(self, result) -> None:
+        if result.best is None:  # cancelled before the first epoch ended
+            return
         project = self.session.project
         path = Path(result.best)
         metrics = dict(getattr(result, "metrics", {}) or {})

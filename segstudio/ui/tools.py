@@ -23,11 +23,6 @@ class Tool(enum.Enum):
     PAN = "pan"
 
 
-def _px(p: Point) -> Point:
-    """View coordinates put pixel i on [i, i+1); the document's pixel i is centred on i."""
-    return (p[0] - 0.5, p[1] - 0.5)
-
-
 class ToolController(QtCore.QObject):
     """`changed(bbox)` after every edit (bbox may be None when nothing changed);
     `polygon_preview(points, cursor)` while a polygon is being drawn."""
@@ -119,7 +114,7 @@ class ToolController(QtCore.QObject):
         points, self._polygon = self._polygon, []
         self.polygon_preview.emit([], None)
         if self.document is not None and len(points) >= 3:
-            self.changed.emit(self.document.polygon([_px(p) for p in points], self.value))
+            self.changed.emit(self.document.polygon(points, self.value))
 
     def cancel_polygon(self) -> None:
         if self._polygon:
@@ -131,9 +126,9 @@ class ToolController(QtCore.QObject):
         doc = self.document
         assert doc is not None
         if self.tool is Tool.ERASER:
-            bbox = doc.erase(_px(p0), _px(p1), self.radius)
+            bbox = doc.erase(p0, p1, self.radius)
         else:
-            bbox = doc.brush(_px(p0), _px(p1), self.radius, self.value)
+            bbox = doc.brush(p0, p1, self.radius, self.value)
         if bbox is not None:
             self.changed.emit(bbox)
 

@@ -1,0 +1,81 @@
+"""UI test set-up: settings in a temp file, dialogs answered without blocking, a small sample
+project and a tiny ENet checkpoint for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+
+class Dialogs:
+    """Records message boxes; `answer` is what question() returns."""
+
+    def __init__(self) -> None:
+        from pyqtgraph.Qt import QtWidgets
+
+        self.shown: list[tuple[str, str]] = []
+        self.answer = QtWidgets.QMessageBox.StandardButton.No
+
+    def texts(self) -> str:
+        return "\n".join(text for _, text in self.shown)
+
+
+@pytest.fixture(autouse=True)
+def dialogs(monkeypatch, tmp_path) -> Dialogs:
+    from pyqtgraph.Qt import QtWidgets
+
+    monkeypatch.setenv("SEGSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    rec = Dialogs()
+    box = QtWidgets.QMessageBox
+
+    def question(parent, title, text, *args, **kwargs):
+        rec.shown.append(("question", text))
+        return rec.answer
+
+    def warn(kind):
+        def show(parent, title, text, *args, **kwargs):
+            rec.shown.append((kind, text))
+            return box.StandardButton.Ok
+        return staticmethod(show)
+
+    monkeypatch.setattr(box, "question", staticmethod(question))
+    monkeypatch.setattr(box, "warning", warn("warning"))
+    monkeypatch.setattr(box, "information", warn("information"))
+    monkeypatch.setattr(box, "critical", warn("critical"))
+    return rec
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory) -> Path:
+    from segstudio.core.sample import make_sample_project
+
+    return make_sample_project(
+        tmp_path_factory.mktemp("sample") / "project", count=5, reviewed=3, size=(64, 96)
+    )
+
+
+@pytest.fixture
+def sample_root(sample_template, tmp_path) -> Path:
+    """A fresh copy per test: tests write labels and checkpoints into it."""
+    import shutil
+
+    return Path(shutil.copytree(sample_template, tmp_path / "project"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(sample_template, tmp_path_factory) -> Path:
+    """An untrained ENet (0.36 M parameters) for the sample's classes."""
+    import torch
+
+    from segstudio.core.project import Project
+    from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint
+    from segstudio.models import build_model
+
+    torch.manual_seed(0)
+    classes = Project.open(sample_template).classes
+    model = build_model("enet", classes.num_classes)
+    meta = CheckpointMeta(arch="enet", classes=classes, mean=model.info.mean, std=model.info.std)
+    return save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "enet_tiny", meta)

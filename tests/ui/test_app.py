@@ -1,0 +1,158 @@
+"""The whole loop in the window, offscreen, with a tiny ENet on a generated sample project:
+open folder, segment all, paint a stroke, undo, redo, save, verify the PNG, fine-tune one
+epoch, new checkpoint registered, cancel works."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segstudio.core.labels import read_label
+from segstudio.core.project import ImageState, Project
+from segstudio.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    yield w
+    w.runs.cancel_all(wait=True)
+
+
+def _use_checkpoint(window, path):
+    window.runs._checkpoint_chosen(str(path))
+    assert window.model_dock.current_checkpoint() == path
+
+
+def _unlabeled_keys(window):
+    project = window.session.project
+    return [e.key for e in project.entries if project.state(e) is ImageState.UNLABELED]
+
+
+def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
+    assert window.open_folder(sample_root)
+    assert window.current_key == window.session.entries[0].key
+    _use_checkpoint(window, tiny_checkpoint)
+
+    targets = _unlabeled_keys(window)
+    assert len(targets) == 2
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.actions["segment_all"].trigger()
+    assert sig.args[0].startswith("segmented 2 image(s)"), sig.args
+    project = window.session.project
+    for key in targets:
+        entry = project.entry(key)
+        assert project.state(entry) is ImageState.PREDICTED
+        assert 0.0 <= project.confidence(entry) <= 1.0
+        assert key in window.session.confidence_maps
+    # Reviewed labels were not touched: still reviewed, still the generated ones.
+    assert window.session.project.counts()[ImageState.REVIEWED] == 3
+
+    # Paint a stroke on a predicted image.
+    key = targets[0]
+    window.show_image(key)
+    doc = window.current_document()
+    before = doc.mask.copy()
+    value = next(v for v in range(4) if v not in (doc.mask[12, 20], doc.mask[30, 40]))
+    window.palette.select(value)
+    window.actions["tool_brush"].trigger()
+    window.tools.set_radius(6)
+    tools = window.tools
+    tools.drag_start((10.5, 10.5), (20.5, 12.5))
+    tools.drag_move((20.5, 12.5), (40.5, 30.5))
+    tools.drag_finish((40.5, 30.5))
+    assert doc.mask[12, 20] == value and doc.mask[30, 40] == value
+    assert window.windowTitle().endswith("[*]") and "*" in window.windowTitle()
+    painted = doc.mask.copy()
+
+    window.actions["undo"].trigger()
+    np.testing.assert_array_equal(doc.mask, before)
+    window.actions["redo"].trigger()
+    np.testing.assert_array_equal(doc.mask, painted)
+
+    window.actions["save"].trigger()
+    assert not doc.dirty
+    assert not window.windowTitle().endswith("[*]")
+    on_disk = read_label(project.label_path(project.entry(key)), project.classes)
+    np.testing.assert_array_equal(on_disk, painted)
+
+    # Mark reviewed, then fine-tune one epoch on the reviewed images.
+    window.actions["mark_reviewed"].trigger()
+    assert project.state(project.entry(key)) is ImageState.REVIEWED
+    window.finetune.epochs.setValue(1)
+    window.finetune.height.setValue(64)
+    window.finetune.width.setValue(96)
+    window.finetune.batch.setValue(2)
+    with qtbot.waitSignal(window.runs.train_finished, timeout=120_000) as sig:
+        window.finetune.start_button.click()
+    new = sig.args[0]
+    assert new, dialogs.texts() + window.finetune.status.text()
+    records = Project.open(sample_root).checkpoints
+    assert len(records) == 1 and records[0]["arch"] == "enet"
+    assert "miou" in records[0]["metrics"]
+    assert window.model_dock.current_checkpoint().resolve() == (
+        sample_root / records[0]["path"]
+    ).resolve()
+    assert len(window.finetune._loss) >= 1
+    # The app offered to re-segment the image that is not reviewed yet (answered No here).
+    assert any("Re-segment the 1 image" in text for _, text in dialogs.shown)
+
+
+def test_cancel_segmentation_and_fine_tune(window, qtbot, sample_root, tiny_checkpoint):
+    assert window.open_folder(sample_root)
+    _use_checkpoint(window, tiny_checkpoint)
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.actions["segment_all"].trigger()
+        window.model_dock.cancel_button.click()
+    assert sig.args[0].startswith("cancelled"), sig.args
+    assert not window.model_dock.cancel_button.isEnabled()
+
+    window.finetune.epochs.setValue(50)
+    with qtbot.waitSignal(window.runs.train_finished, timeout=60_000) as sig:
+        window.finetune.start_button.click()
+        window.finetune.cancel_button.click()
+    assert sig.args == [""]  # cancelled before an epoch ended: no checkpoint
+    assert window.finetune.status.text() == "cancelled"
+    assert window.finetune.start_button.isEnabled()
+    assert Project.open(sample_root).checkpoints == []
+
+
+def test_failed_save_keeps_edits_and_says_why(window, sample_root, dialogs, monkeypatch):
+    from segstudio.core.errors import ProjectError
+
+    assert window.open_folder(sample_root)
+    doc = window.current_document()
+    window.palette.select((int(doc.mask[5, 5]) + 1) % 4)
+    window.tools.click((5.5, 5.5), False)
+    assert doc.dirty
+    project = window.session.project
+
+    def fail(entry, *args, **kwargs):
+        raise ProjectError(f"cannot save label: {project.label_path(entry)}: disk full")
+
+    monkeypatch.setattr(project, "save_label", fail)
+    window.actions["save"].trigger()
+    assert doc.dirty
+    assert "disk full" in window.statusBar().currentMessage()
+    assert "disk full" in dialogs.texts()
+    # Switching images tries again and still keeps the edit.
+    window.actions["next_image"].trigger()
+    assert window.session.documents[project.entries[0].key].dirty
+
+
+def test_undo_survives_switching_images(window, sample_root):
+    assert window.open_folder(sample_root)
+    first = window.current_key
+    doc = window.current_document()
+    window.palette.select((int(doc.mask[8, 8]) + 1) % 4)
+    window.tools.click((8.5, 8.5), False)
+    window.actions["next_image"].trigger()
+    assert window.current_key != first
+    window.actions["prev_image"].trigger()
+    assert window.current_document() is doc
+    assert doc.can_undo
+    window.actions["undo"].trigger()
+    assert doc.dirty  # saved on switching; undoing differs from the saved mask again
