@@ -77,6 +77,24 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_bytes(path, (text + "\n").encode("utf-8"))
 
 
+def is_writable(folder: Path) -> bool:
+    """Whether we may write in `folder` (or, when it does not exist yet, where it would be made).
+
+    A folder whose mode has no write bit at all is read-only even for root: that is how a shared
+    dataset is marked, and honouring the marking keeps a process running as root from quietly
+    writing into it.
+    """
+    for f in (folder, *folder.parents):
+        try:
+            mode = os.stat(f).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+        return bool(mode & 0o222) and os.access(f, os.W_OK)
+    return False
+
+
 def is_temp_file(name: str) -> bool:
     """True for a temp file name this module creates (to ignore or clean orphans)."""
     return name.startswith(".") and name.endswith(TMP_SUFFIX)

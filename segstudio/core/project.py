@@ -18,22 +18,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import posixpath
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from segstudio.core import imageio
-from segstudio.core.atomic import atomic_write_json
+from segstudio.core.atomic import atomic_write_json, is_writable
 from segstudio.core.classes import ClassSet, default_classes
+from segstudio.core.entries import ImageEntry, ImageState
 from segstudio.core.errors import ClassSetError, LabelError, ProjectError, WriteError
 from segstudio.core.labels import read_label, write_label
 from segstudio.core.listing import scan_files
@@ -44,71 +42,12 @@ VERSION = 1
 # Inside `batch()`, segstudio.json is rewritten at most this often (and once at the end).
 _BATCH_FLUSH_S = 2.0
 
-
-class ImageState(StrEnum):
-    UNLABELED = "unlabeled"
-    PREDICTED = "predicted"
-    REVIEWED = "reviewed"
-
-
-class ImageEntry:
-    """One image: `key` (posix path relative to the images folder, its identity) and `path`
-    (absolute). Immutable and hashable like a frozen dataclass; `path` is built on first use,
-    because creating 20,000 Path objects up front would cost most of a listing's time."""
-
-    __slots__ = ("_base", "_path", "key")
-    key: str
-
-    def __init__(self, key: str, path: str | Path | None = None, *, base: str = "") -> None:
-        object.__setattr__(self, "key", key)
-        object.__setattr__(self, "_path", None if path is None else Path(path))
-        object.__setattr__(self, "_base", base)
-
-    @property
-    def path(self) -> Path:
-        if self._path is None:
-            object.__setattr__(self, "_path", Path(self._base, self.key))
-        return self._path  # type: ignore[return-value]
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ImageEntry):
-            return NotImplemented
-        return self.key == other.key and self.path == other.path
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __repr__(self) -> str:
-        return f"ImageEntry(key={self.key!r}, path={self.path!r})"
-
-    def __reduce__(self) -> tuple:
-        return (ImageEntry, (self.key, self.path))
+__all__ = ["PROJECT_FILE", "ImageEntry", "ImageState", "Project"]
 
 
 def _label_rel(key: str) -> str:
     # String work, not PurePosixPath: this runs for every image of a 20,000-image listing.
     return posixpath.splitext(key)[0] + ".png"
-
-
-def _writable(folder: Path) -> bool:
-    """Whether we may write in `folder` (or, when it does not exist yet, where it would be made).
-
-    A folder whose mode has no write bit at all is read-only even for root: that is how a shared
-    dataset is marked, and honouring the marking keeps a process running as root from quietly
-    writing into it.
-    """
-    for f in (folder, *folder.parents):
-        try:
-            mode = os.stat(f).st_mode
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return False
-        return bool(mode & 0o222) and os.access(f, os.W_OK)
-    return False
 
 
 class Project:
@@ -390,7 +329,7 @@ class Project:
     def save(self) -> None:
         """Atomically write segstudio.json; ProjectError when the folder is not writable."""
         with self._lock:
-            self._check_writable(self.root)
+            self._checkis_writable(self.root)
             try:
                 atomic_write_json(self.project_file, self.to_dict())
             except WriteError as e:
@@ -420,14 +359,14 @@ class Project:
     @property
     def read_only(self) -> bool:
         """True when segstudio must not write here (see `_writable`): open for reading only."""
-        return not _writable(self.root) or not _writable(self.labels_dir)
+        return not is_writable(self.root) or not is_writable(self.labels_dir)
 
-    def _check_writable(self, folder: Path) -> None:
-        if not _writable(folder):
+    def _checkis_writable(self, folder: Path) -> None:
+        if not is_writable(folder):
             raise ProjectError(f"{folder}: read-only folder; segstudio cannot save here")
 
     def _mkdir(self, folder: Path) -> None:
-        self._check_writable(folder)
+        self._checkis_writable(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
