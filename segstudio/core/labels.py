@@ -33,6 +33,11 @@ def _decode_rgb(path: Path, rgb: np.ndarray, classes: ClassSet | None) -> np.nda
     pos = np.searchsorted(keys, packed).clip(0, len(keys) - 1)
     known = keys[pos] == packed
     if not known.all():
+        grey = rgb[..., 0]
+        if (grey == rgb[..., 1]).all() and (grey == rgb[..., 2]).all():
+            # An index image saved with three equal channels: the greys are the indices
+            # (checked against the classes by the caller).
+            return grey.copy()
         bad, counts = np.unique(packed[~known], return_counts=True)
         top = np.argsort(-counts)[:_MAX_NAMED]
         named = ", ".join(

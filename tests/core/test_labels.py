@@ -100,3 +100,13 @@ def test_reads_a_real_camvid_label(camvid_root, camvid) -> None:
     lab = sorted((camvid_root / "train" / "labels").glob("*.png"))[0]
     m = read_label(lab, camvid, expected_shape=(360, 480))
     assert m.shape == (360, 480) and m.max() <= 11
+
+
+def test_index_image_saved_as_grey_rgb_reads_as_indices(tmp_path, camvid) -> None:
+    m = _mask()
+    Image.fromarray(np.repeat(m[:, :, None], 3, axis=2)).save(tmp_path / "grey_rgb.png")
+    np.testing.assert_array_equal(read_label(tmp_path / "grey_rgb.png", camvid), m)
+    # Greys that are class colours still decode as colours (CamVid's Sky is (128, 128, 128)).
+    sky = np.full((4, 4, 3), 128, np.uint8)
+    Image.fromarray(sky).save(tmp_path / "sky.png")
+    assert (read_label(tmp_path / "sky.png", camvid) == 0).all()
