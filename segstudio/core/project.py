@@ -321,7 +321,8 @@ class Project:
                 "format": FORMAT,
                 "version": VERSION,
                 "classes": self.classes.to_dict(),
-                "settings": self.settings,
+                # Shallow copies are atomic under the GIL: the GUI may edit settings meanwhile.
+                "settings": dict(self.settings),
                 "images": {k: dict(v) for k, v in sorted(self._records.items())},
                 "checkpoints": list(self.checkpoints),
             }

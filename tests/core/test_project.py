@@ -267,3 +267,34 @@ def test_saving_into_read_only_camvid_is_a_projecterror(camvid_root) -> None:
         p.save()
     assert (sorted(os.listdir(train)), sorted(os.listdir(train / "labels"))[:3]) == before
     assert p.read_label(e).max() > 1  # still the human label
+
+
+def test_worker_thread_saves_while_the_gui_thread_reads_and_saves(tmp_path) -> None:
+    import threading
+
+    for i in range(40):
+        _img(tmp_path / f"{i}.png", 4, 4)
+    p = Project.open(tmp_path)
+    errors = []
+
+    def worker():
+        try:
+            with p.batch():
+                for e in p.entries:
+                    p.save_label(
+                        e, np.ones((4, 4), np.uint8), state=ImageState.PREDICTED, confidence=0.5
+                    )
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    while t.is_alive():
+        p.counts()
+        p.settings["seen"] = p.counts()[ImageState.PREDICTED]
+        p.save()
+    t.join()
+    assert not errors
+    again = Project.open(tmp_path)
+    assert again.counts()[ImageState.PREDICTED] == 40
+    assert all(again.confidence(e) == 0.5 for e in again.entries)
