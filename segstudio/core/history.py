@@ -20,6 +20,8 @@ BBox = tuple[int, int, int, int]  # (y0, x0, y1, x1), half-open, in mask pixels
 
 # Python object overhead per patch, counted so that many tiny patches still hit the cap.
 _PATCH_OVERHEAD = 200
+# Above this fraction (numerator, denominator) of changed pixels a patch stores its whole box.
+_DENSE_FRACTION = (1, 2)
 
 
 def union(a: BBox | None, b: BBox | None) -> BBox | None:
@@ -34,7 +36,7 @@ def union(a: BBox | None, b: BBox | None) -> BBox | None:
 class Patch:
     bbox: BBox
     shape: tuple[int, int]  # of the box
-    packed: np.ndarray | None  # np.packbits of the changed-pixel map; None: every pixel changed
+    packed: np.ndarray | None  # np.packbits of the changed-pixel map; None: the whole box
     values: np.ndarray  # uint8, one per changed pixel: what the next swap writes
 
     @classmethod
@@ -43,7 +45,10 @@ class Patch:
         they are overwritten."""
         y0, x0, y1, x1 = bbox
         view = mask[y0:y1, x0:x1]
-        if changed.all():
+        # Mostly changed: keep the whole box. Swapping unchanged pixels is harmless (a swap only
+        # ever runs on the state right after this step, where they hold their old values),
+        # costs at most ~2x the memory of the sparse form, and copies instead of gathering.
+        if np.count_nonzero(changed) * _DENSE_FRACTION[1] >= changed.size * _DENSE_FRACTION[0]:
             return cls(bbox, changed.shape, None, view.ravel().copy())
         return cls(bbox, changed.shape, np.packbits(changed, axis=None), view[changed])
 
@@ -57,7 +62,7 @@ class Patch:
         view = mask[y0:y1, x0:x1]
         if self.packed is None:
             current = view.ravel().copy()
-            view[...] = self.values.reshape(view.shape)
+            np.copyto(view, self.values.reshape(view.shape))
         else:
             changed = self._changed()
             current = view[changed]
