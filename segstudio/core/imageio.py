@@ -34,6 +34,14 @@ def _check_file(path: Path) -> None:
         raise ImageReadError(path, "empty file (0 bytes)")
 
 
+def owned(arr: np.ndarray) -> np.ndarray:
+    """A C-contiguous, writable array: Pillow's arrays are read-only views of its buffer, and
+    callers paint on masks and hand images to torch."""
+    if arr.flags.writeable and arr.flags.c_contiguous:
+        return arr
+    return np.array(arr, order="C")
+
+
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
     """Scale a high-bit-depth array to 0..255."""
     if arr.dtype == np.uint8:
@@ -70,7 +78,7 @@ def _read_pil(path: Path) -> np.ndarray:
         with Image.open(path) as img:
             img.load()
             img = ImageOps.exif_transpose(img)
-            return np.ascontiguousarray(_pil_to_rgb(img))
+            return owned(_pil_to_rgb(img))
 
 
 def _read_cv2(path: Path) -> np.ndarray | None:

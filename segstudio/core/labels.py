@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from segstudio.core.atomic import atomic_write_bytes
 from segstudio.core.classes import ClassSet
 from segstudio.core.errors import LabelError
+from segstudio.core.imageio import owned
 
 _MAX_NAMED = 4  # how many bad colours/values an error message lists
 
@@ -100,7 +101,7 @@ def read_label(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
-                mask = np.ascontiguousarray(_indices_from_image(path, img, classes))
+                mask = owned(_indices_from_image(path, img, classes))
     except LabelError:
         raise
     except UnidentifiedImageError:

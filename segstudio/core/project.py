@@ -167,7 +167,7 @@ class Project:
 
     def entry(self, key: str) -> ImageEntry:
         """The entry with this key; ProjectError when there is none."""
-        i = self._by_key.get(key) if self._entries is not None else self._index(key)
+        i = self._index(key)
         if i is None:
             raise ProjectError(f"{self.images_dir / key}: not an image of this project")
         return self.entries[i]

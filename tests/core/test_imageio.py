@@ -87,3 +87,12 @@ def test_exif_orientation_is_applied(tmp_path) -> None:
 def test_names() -> None:
     assert is_image_name("a.JPG") and is_image_name("b.tiff")
     assert not is_image_name(".hidden.png") and not is_image_name("a.txt")
+
+
+def test_returned_arrays_are_writable_and_contiguous(tmp_path) -> None:
+    from segstudio.core.labels import read_label
+
+    Image.fromarray(_rgb()).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "l.png")
+    for arr in (read_image(tmp_path / "a.png"), read_label(tmp_path / "l.png")):
+        assert arr.flags.writeable and arr.flags.c_contiguous
