@@ -130,9 +130,15 @@ def encode_label(mask: np.ndarray, classes: ClassSet) -> bytes:
 
 
 def write_label(path: str | Path, mask: np.ndarray, classes: ClassSet) -> None:
-    """Atomically write `mask` ((H, W) uint8 of class indices) as a palette PNG."""
+    """Atomically write `mask` ((H, W) class indices; uint8, or any integer type whose values
+    fit 0..255, e.g. an argmax) as a palette PNG."""
     path = Path(path)
-    if mask.ndim != 2 or mask.dtype != np.uint8:
-        raise LabelError(path, f"mask must be (H, W) uint8, got {mask.dtype} {mask.shape}")
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
+        raise LabelError(path, f"mask must be (H, W) integers, got {mask.dtype} {mask.shape}")
+    if mask.dtype != np.uint8:
+        if mask.size and (mask.min() < 0 or mask.max() > 255):
+            raise LabelError(path, f"mask values {mask.min()}..{mask.max()} do not fit 0..255")
+        mask = mask.astype(np.uint8)
     check_indices(path, mask, classes)
     atomic_write_bytes(path, encode_label(mask, classes))

@@ -88,8 +88,12 @@ def test_16bit_labels_within_range_are_accepted_and_beyond_rejected(tmp_path) ->
 
 def test_writing_rejects_bad_masks(tmp_path) -> None:
     c = default_classes()
-    with pytest.raises(LabelError, match="uint8"):
-        write_label(tmp_path / "a.png", np.zeros((3, 3), np.int32), c)
+    with pytest.raises(LabelError, match="integers"):
+        write_label(tmp_path / "a.png", np.zeros((3, 3), np.float32), c)
+    with pytest.raises(LabelError, match="integers"):
+        write_label(tmp_path / "a.png", np.zeros((3, 3, 1), np.uint8), c)
+    with pytest.raises(LabelError, match=r"-1\.\.1 do not fit"):
+        write_label(tmp_path / "a.png", np.array([[-1, 1]]), c)
     with pytest.raises(LabelError, match="values 7"):
         write_label(tmp_path / "a.png", np.full((3, 3), 7, np.uint8), c)
     assert not (tmp_path / "a.png").exists()
@@ -110,3 +114,10 @@ def test_index_image_saved_as_grey_rgb_reads_as_indices(tmp_path, camvid) -> Non
     sky = np.full((4, 4, 3), 128, np.uint8)
     Image.fromarray(sky).save(tmp_path / "sky.png")
     assert (read_label(tmp_path / "sky.png", camvid) == 0).all()
+
+
+def test_integer_masks_such_as_an_argmax_are_written(tmp_path) -> None:
+    c = default_classes()
+    m = np.array([[0, 1], [255, 1]], np.int64)
+    write_label(tmp_path / "a.png", m, c)
+    assert read_label(tmp_path / "a.png", c).tolist() == m.tolist()
