@@ -124,8 +124,16 @@ class Project:
             raise ProjectError(f"{path}: 'checkpoints' must be a list")
         valid = {s.value for s in ImageState}
         for key, rec in images.items():
-            if not isinstance(rec, dict) or rec.get("state", "unlabeled") not in valid:
+            conf = rec.get("confidence") if isinstance(rec, dict) else None
+            if (
+                not isinstance(rec, dict)
+                or rec.get("state", "unlabeled") not in valid
+                or not (conf is None or isinstance(conf, int | float))
+            ):
                 raise ProjectError(f"{path}: bad record for image {key!r}: {rec!r}")
+        for rec in checkpoints:
+            if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
+                raise ProjectError(f"{path}: bad checkpoint record {rec!r}")
         self.settings, self._records, self.checkpoints = settings, images, checkpoints
 
     def _find_classes_json(self) -> ClassSet | None:

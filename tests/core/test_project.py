@@ -148,7 +148,15 @@ def test_checkpoints_and_settings_persist(plain) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["{not json", "[1, 2]", '{"version": 99}', '{"images": {"a.png": {"state": "bogus"}}}'],
+    [
+        "{not json",
+        "[1, 2]",
+        '{"version": 99}',
+        '{"images": {"a.png": {"state": "bogus"}}}',
+        '{"images": {"a.png": {"state": "predicted", "confidence": "high"}}}',
+        '{"checkpoints": [{"arch": "enet"}]}',
+        '{"classes": {"classes": []}}',
+    ],
 )
 def test_bad_project_file_is_a_projecterror(plain, content) -> None:
     (plain / "segstudio.json").write_text(content)
