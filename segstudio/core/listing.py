@@ -36,12 +36,18 @@ def scan_files(
     skip = {os.path.normcase(os.path.abspath(p)) for p in skip_dirs}
     out: list[str] = []
     stack: list[tuple[str, str]] = [(str(root), "")]
+    seen: set[tuple[int, int]] = set()  # (device, inode): a symlink loop is listed once
     while stack:
         folder, prefix = stack.pop()
         try:
+            st = os.stat(folder)
             it = os.scandir(folder)
         except OSError:
             continue
+        if (st.st_dev, st.st_ino) in seen:
+            it.close()
+            continue
+        seen.add((st.st_dev, st.st_ino))
         with it:
             for e in it:
                 name = e.name

@@ -45,3 +45,11 @@ def test_scan_finds_exactly_the_images(tmp_path_factory, files) -> None:
     got = scan_files(root, skip_dirs=[root / "skipme"])
     assert set(got) == expected and len(got) == len(expected)
     assert got == sorted(got, key=natural_key)
+
+
+def test_symlinked_folders_are_followed_once(tmp_path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.png").write_bytes(b"")
+    (tmp_path / "real" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    got = scan_files(tmp_path)
+    assert got == ["real/a.png"]
