@@ -1,16 +1,87 @@
-"""`segstudio eval`: placeholder until the engine lands (replaced by the engine work)."""
+"""`segstudio eval DATA --checkpoint CKPT`: mIoU, per-class IoU and pixel accuracy.
+
+DATA is a project (its reviewed images) or a folder with images/ and labels/ (e.g.
+../shared/datasets/camvid/val). Every image is predicted at its native resolution, as in the
+app; metrics come from one confusion matrix over all pixels (void pixels ignored).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+from segstudio.engine.cliutil import positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("eval", help="(not available yet)")
-    parser.set_defaults(func=run)
+    p = sub.add_parser("eval", help="measure a checkpoint on labelled images",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", metavar="DATA", type=Path,
+                   help="project folder, or folder with images/ and labels/")
+    p.add_argument("--checkpoint", type=Path, metavar="CKPT",
+                   help="checkpoint (.safetensors with its .json; default: the shipped ENet)")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object: {"miou", "iou": {class: value}, '
+                   '"pixel_accuracy"} (fractions 0..1; null for a class never seen)')
+    p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
+    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
+    p.add_argument("--tile", type=positive_int, default=1024,
+                   help="largest side predicted in one piece (default 1024)")
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from segstudio.cli import UsageError
+    from segstudio.engine.cliutil import fmt, set_threads
+    from segstudio.engine.evaluate import evaluate
 
-    raise UsageError("not available yet")
+    set_threads(args.threads)
+    predictor, ckpt = load_predictor(args.checkpoint, args.device, args.tile)
+    bar = _bar(args.json)
+    try:
+        metrics = evaluate(predictor, args.data, checkpoint=ckpt,
+                           progress=None if bar is None else _tick(bar))
+    finally:
+        if bar is not None:
+            bar.close()
+    assert metrics is not None  # no cancel flag here
+    if args.json:
+        print(json.dumps({k: metrics[k] for k in ("miou", "iou", "pixel_accuracy")}))
+        return 0
+    width = max(len(n) for n in metrics["iou"])
+    print(f"{ckpt} on {args.data} ({metrics['images']} images)")
+    for name, value in metrics["iou"].items():
+        print(f"  {name:<{width}}  IoU {fmt(value)}%")
+    print(f"mIoU {fmt(metrics['miou'])}%   pixel accuracy {fmt(metrics['pixel_accuracy'])}%")
+    return 0
+
+
+def load_predictor(checkpoint: Path | None, device: str | None, tile: int):
+    """Predictor for a checkpoint (default: the shipped one) and the path it came from."""
+    from segstudio.cli import UsageError
+    from segstudio.engine.checkpoint import default_checkpoint, load_checkpoint
+    from segstudio.engine.predict import Predictor
+
+    if checkpoint is None:
+        checkpoint = default_checkpoint()
+        if not checkpoint.is_file():
+            raise UsageError(f"no --checkpoint given and the default model {checkpoint} "
+                             "is missing")
+    model, meta = load_checkpoint(checkpoint)
+    overlap = min(128, tile // 4)
+    return Predictor(model, meta, device, tile=max(tile, 64), overlap=overlap), checkpoint
+
+
+def _bar(quiet: bool):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit="img", leave=False, dynamic_ncols=True)
+
+
+def _tick(bar):
+    def update(event) -> None:
+        bar.total = event.total
+        bar.update(event.done - bar.n)
+    return update

@@ -156,13 +156,17 @@ def class_stats(dataset: SegDataset) -> ClassStats:
                                   dataset.classes.ignore_index)
 
 
-def cache_bytes(samples: list[Sample], max_hw: tuple[int, int] | None) -> int:
-    """Estimated memory of caching `samples` (from image headers, no decoding)."""
+def image_sizes(samples: list[Sample]) -> list[tuple[int, int]]:
+    """(H, W) of each image from its header (no decoding)."""
     from segstudio.core.imageio import image_size
 
+    return [tuple(image_size(s.image)) for s in samples]
+
+
+def cache_bytes(samples: list[Sample], max_hw: tuple[int, int] | None) -> int:
+    """Estimated memory of caching `samples` (from image headers, no decoding)."""
     total = 0
-    for s in samples:
-        h, w = image_size(s.image)
+    for h, w in image_sizes(samples):
         if max_hw is not None:
             r = min(1.0, max_hw[0] / h, max_hw[1] / w)
             h, w = round(h * r), round(w * r)

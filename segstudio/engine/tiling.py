@@ -20,14 +20,16 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def ramp(length: int, overlap: int) -> torch.Tensor:
-    """1-D blending weights: rising linearly over `overlap` pixels at each end, 1 in the middle.
+    """1-D blending weights: rising linearly from ~0 over `overlap` pixels at each end, 1 in
+    the middle, so a tile's edge pixels (whose context was cut off) barely count where a
+    neighbour covers them.
 
-    Never zero, so pixels at the image border (covered by one tile only) keep a valid weight
-    once the blended sum is divided by the weight sum.
+    Never exactly zero, so pixels at the image border (covered by one tile only) keep a valid
+    weight once the blended sum is divided by the weight sum.
     """
     i = torch.arange(length, dtype=torch.float32)
-    edge = torch.minimum(i, length - 1 - i) + 1
-    return (edge / (overlap + 1)).clamp_(max=1.0)
+    edge = torch.minimum(i, length - 1 - i)
+    return (edge / max(overlap, 1)).clamp_(min=1e-3, max=1.0)
 
 
 def window(height: int, width: int, overlap: int) -> torch.Tensor:

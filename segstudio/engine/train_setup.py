@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from segstudio.core.classes import ClassSet
-from segstudio.engine.augment import eval_transform, normalize_batch, train_transform
+from segstudio.engine.augment import normalize_batch, train_transform
 from segstudio.engine.checkpoint import (
     CheckpointError,
     classes_mismatch,
@@ -24,6 +24,7 @@ from segstudio.engine.data import (
     SegDataset,
     cache_bytes,
     class_stats,
+    image_sizes,
     load_source,
     split_samples,
 )
@@ -33,6 +34,7 @@ from segstudio.engine.losses import SegmentationLoss, class_weights
 from segstudio.engine.schedule import make_optimizer, make_scheduler
 
 SCALE_RANGE = (0.5, 2.0)
+VAL_MAX_SIDE = 1024
 
 
 @dataclass
@@ -101,15 +103,16 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
         if val_samples and val_samples == train_samples:
             log("only one image: validating on the training image (metrics show fit only)")
     size = tuple(cfg.size)
-    # Keep what ScaleJitter can use at its largest scale; anything bigger is wasted decoding.
-    max_hw = (round(size[0] * SCALE_RANGE[1]), round(size[1] * SCALE_RANGE[1]))
+    val_hw = (VAL_MAX_SIDE, VAL_MAX_SIDE)
     cache = cfg.cache
     if cache is None:
-        cache = cache_bytes(train_samples + val_samples, max_hw) <= cfg.cache_limit
+        need = cache_bytes(train_samples, None) + cache_bytes(val_samples, val_hw)
+        cache = need <= cfg.cache_limit
     train_ds = SegDataset(train_samples, classes,
                           train_transform(size, classes.ignore_index, scale=SCALE_RANGE),
-                          cache=cache, max_hw=max_hw)
-    val_ds = SegDataset(val_samples, classes, eval_transform(size), cache=cache, max_hw=max_hw) \
+                          cache=cache)
+    # Validation at native resolution (what Predictor does), shrunk only beyond VAL_MAX_SIDE.
+    val_ds = SegDataset(val_samples, classes, None, cache=cache, max_hw=val_hw) \
         if val_samples else None
     stats = class_stats(train_ds)   # also validates every training label up front
     if stats.pixels.sum() == 0:
@@ -144,7 +147,9 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     val_loader = None
     if val_ds is not None:
         shard = Subset(val_ds, range(info.rank, len(val_ds), info.world))
-        val_loader = DataLoader(shard, batch_size=cfg.batch, shuffle=False, **loader_kw)
+        same_size = len(set(image_sizes(val_samples))) == 1
+        val_loader = DataLoader(shard, batch_size=cfg.batch if same_size else 1, shuffle=False,
+                                **loader_kw)
     steps = len(train_loader)
     if cfg.max_steps is not None:
         steps = min(steps, cfg.max_steps)

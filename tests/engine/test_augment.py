@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from segstudio.engine.augment import eval_transform, normalize_batch, to_tv, train_transform
+from segstudio.engine.augment import normalize_batch, to_tv, train_transform
 
 
 def _pair(h=60, w=80):
@@ -33,11 +33,14 @@ def test_train_transform_keeps_image_and_mask_aligned():
         assert set(mask.unique().tolist()) <= {0, 1, 2, 3, 9}
 
 
-def test_eval_transform_and_normalize():
-    image, label = _pair()
-    img, mask = eval_transform((30, 40))(*to_tv(image, label))
-    assert img.shape == (3, 30, 40) and mask.shape == (30, 40)
-    assert set(mask.unique().tolist()) <= {0, 1, 2, 3}
+def test_random_scale_is_relative_to_the_image():
+    image, label = _pair(60, 80)
+    img, mask = train_transform((30, 40), 9, scale=(0.5, 0.5), jitter=0.0)(*to_tv(image, label))
+    # Half size (30 x 40) equals the crop, so nothing is padded.
+    assert img.shape == (3, 30, 40) and not (mask == 9).any()
+
+
+def test_normalize_batch():
     mean = torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1)
     std = torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1)
     x = normalize_batch(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8), mean, std)

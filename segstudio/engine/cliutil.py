@@ -1,0 +1,41 @@
+"""Small helpers shared by the train/segment/eval commands (argument parsing, progress bars)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import torch
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """"360x480" -> (360, 480): HxW, each a positive integer >= 32."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"size {text!r}: expected HxW, e.g. 360x480")
+    h, w = int(m.group(1)), int(m.group(2))
+    if h < 32 or w < 32:
+        raise argparse.ArgumentTypeError(f"size {text!r}: height and width must be >= 32")
+    return h, w
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def set_threads(threads: int | None) -> None:
+    """Fewer intra-op threads than cores is often faster on a busy machine (no spin-waiting)."""
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def fmt(value: float | None, percent: bool = True) -> str:
+    if value is None:
+        return "  n/a"
+    return f"{100 * value:5.1f}" if percent else f"{value:.4f}"
