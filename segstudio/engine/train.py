@@ -105,6 +105,15 @@ def train(config: TrainConfig, *, progress: Callable[[TrainEvent], None] | None 
         dist_utils.teardown()
 
 
+def judge(score: float, best: float, bad_epochs: int) -> tuple[bool, int]:
+    """(improved, epochs without improvement) after an epoch scoring `score`."""
+    return (True, 0) if score > best else (False, bad_epochs + 1)
+
+
+def should_stop(bad_epochs: int, patience: int | None) -> bool:
+    return patience is not None and bad_epochs >= patience
+
+
 class _Trainer:
     def __init__(self, config: TrainConfig, device: torch.device, info: dist_utils.DistInfo,
                  progress, cancel) -> None:
@@ -162,19 +171,17 @@ class _Trainer:
             metrics["train_loss"] = loss
             metrics["epoch"] = epoch + 1
             score = metrics["miou"] if metrics.get("miou") is not None else -loss
-            improved = score > best_score
+            improved, bad_epochs = judge(score, best_score, bad_epochs)
             if improved:
-                best_score, bad_epochs = score, 0
+                best_score = score
                 result.best_epoch, result.metrics = epoch + 1, metrics
-            else:
-                bad_epochs += 1
             if self.info.main:
                 self.save(epoch, metrics, improved, best_score, bad_epochs, result)
             dist_utils.barrier()
             result.epochs_done = epoch + 1
             self.emit("epoch", epoch=epoch + 1, loss=loss, lr=self.lr(), metrics=metrics,
                       eta_s=self.eta(epoch + 1, 0))
-            if cfg.patience is not None and bad_epochs >= cfg.patience and epoch + 1 < cfg.epochs:
+            if should_stop(bad_epochs, cfg.patience) and epoch + 1 < cfg.epochs:
                 result.stopped_early = True
                 self.log(f"early stop: no gain for {bad_epochs} epochs")
                 break
@@ -229,6 +236,7 @@ class _Trainer:
             if self.cancelled():
                 return None
             t0 = time.perf_counter()
+            lr = self.lr()  # the rate this step uses (the schedule advances after it)
             loss = s.step(images, labels)
             total += loss.detach()
             n += 1
@@ -238,7 +246,7 @@ class _Trainer:
             if now - last_emit >= cfg.event_interval or step + 1 == s.steps_per_epoch:
                 last_emit = now
                 self.emit("step", epoch=epoch + 1, step=step + 1, steps=s.steps_per_epoch,
-                          loss=float(total) / n, lr=self.lr(), eta_s=self.eta(epoch, step + 1))
+                          loss=float(total) / n, lr=lr, eta_s=self.eta(epoch, step + 1))
         return float(dist_utils.all_mean(total / max(n, 1)))
 
     @torch.inference_mode()

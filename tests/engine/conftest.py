@@ -16,10 +16,14 @@ def sample_project(tmp_path_factory) -> Path:
                                size=(48, 64), seed=1)
 
 
-def tiny_config(data, out, **kw):
+@pytest.fixture
+def tiny_config():
+    """Factory of a fast TrainConfig: ENet, 32x48 crops, batch 3, CPU, every step reported."""
     from segstudio.engine.train import TrainConfig
 
-    base = {"arch": "enet", "data": data, "out_dir": out, "epochs": 1, "size": (32, 48),
-            "batch": 3, "event_interval": 0.0, "val_fraction": 0.2, "device": "cpu"}
-    base.update(kw)
-    return TrainConfig(**base)
+    def make(data, out, **kw):
+        base = {"arch": "enet", "data": data, "out_dir": out, "epochs": 1, "size": (32, 48),
+                "batch": 3, "event_interval": 0.0, "val_fraction": 0.2, "device": "cpu"}
+        base.update(kw)
+        return TrainConfig(**base)
+    return make
