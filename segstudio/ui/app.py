@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -46,8 +47,33 @@ def create_window(folder: Path | None = None):
     return window
 
 
+GIL_SWITCH_S = 0.0005
+
+
+def configure_runtime() -> None:
+    """Hand the GIL over more often than Python's default 5 ms.
+
+    Qt calls back into Python many times per repaint (each pyqtgraph item paints in Python)
+    and every call re-acquires the GIL; with a worker thread busy in Python, each of those
+    waits up to one switch interval, which adds up to stalls of hundreds of ms.
+    """
+    sys.setswitchinterval(GIL_SWITCH_S)
+
+
+def _preload() -> None:
+    """Import torch and the engine off the GUI thread while the user picks a folder, so the
+    first model action does not freeze the window for the import."""
+    try:
+        import segstudio.engine.predict
+        import segstudio.engine.train  # noqa: F401
+    except Exception:  # a broken install shows up later, with a proper message
+        log.exception("preloading the engine failed")
+
+
 def run_app(folder: Path | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_runtime()
+    threading.Thread(target=_preload, name="preload", daemon=True).start()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     app.setApplicationName("segstudio")
     app.setOrganizationName("segstudio")

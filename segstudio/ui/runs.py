@@ -216,8 +216,6 @@ class Runs(QtCore.QObject):
 
     # -- fine-tuning ---------------------------------------------------------------------
     def start_fine_tune(self) -> bool:
-        from segstudio.engine.train import TrainConfig
-
         w, session = self.w, self.session
         if session is None or self.train.busy:
             return False
@@ -232,44 +230,27 @@ class Runs(QtCore.QObject):
             return False
         s = w.finetune.settings()
         arch = w.model_dock.arch.currentText() or DEFAULT_ARCH
-        init = self._init_checkpoint(arch)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        config = TrainConfig(
+        settings = {
             # The folder, not the Project object: the trainer reads it on its own thread, and
             # every label and state is on disk after save_all().
-            arch=arch, data=session.project.root,
-            out_dir=session.project.checkpoints_dir / f"{arch}-{stamp}",
-            epochs=s.epochs, size=(s.height, s.width), batch=s.batch, lr=s.lr,
-            weighting=s.weighting, init=init,
-        )
+            "arch": arch, "data": session.project.root,
+            "out_dir": session.project.checkpoints_dir / f"{arch}-{stamp}",
+            "epochs": s.epochs, "size": (s.height, s.width), "batch": s.batch, "lr": s.lr,
+            "weighting": s.weighting,
+        }
         session.project.settings["arch"] = arch
-        worker = TrainWorker(config)
+        worker = TrainWorker(settings, init=w.model_dock.current_checkpoint())
         worker.event.connect(w.finetune.show_event)
         worker.done.connect(self._trained)
         worker.finished.connect(self._train_finished)
         self._new_checkpoint = ""
+        self._train_arch = arch
         w.finetune.reset_curves()
         w.finetune.set_running(True)
-        start = "from " + init.name if init is not None else "from scratch"
-        w.finetune.status.setText(f"fine-tuning {arch} {start} on {len(reviewed)} reviewed images…")
+        w.finetune.status.setText(f"fine-tuning {arch} on {len(reviewed)} reviewed images…")
         self.train.start(worker)
         return True
-
-    def _init_checkpoint(self, arch: str) -> Path | None:
-        """The chosen checkpoint when it is the same architecture and classes, else None."""
-        from segstudio.engine.checkpoint import CheckpointError, classes_mismatch, read_checkpoint
-
-        path = self.w.model_dock.current_checkpoint()
-        if path is None:
-            return None
-        try:
-            _, meta = read_checkpoint(path)
-        except (CheckpointError, OSError) as exc:
-            self.w.show_error(f"{exc}; training from scratch")
-            return None
-        if meta.arch != arch or classes_mismatch(self.session.project.classes, meta.classes):
-            return None
-        return path
 
     def _trained(self, result) -> None:
         if result.best is None:  # cancelled before the first epoch ended
@@ -279,7 +260,7 @@ class Runs(QtCore.QObject):
         metrics = dict(getattr(result, "metrics", {}) or {})
         known = {project.checkpoint_path(r).resolve() for r in project.checkpoints}
         if path.resolve() not in known:
-            project.register_checkpoint(path, self.w.model_dock.arch.currentText(), metrics)
+            project.register_checkpoint(path, self._train_arch, metrics)
         project.settings["checkpoint"] = str(path)
         self.session.persist()
         self.refresh_checkpoints(path)

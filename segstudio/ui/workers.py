@@ -6,7 +6,10 @@ through Qt signals, which reach the GUI thread as queued calls. Nothing here tou
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import threading
 import traceback
 from pathlib import Path
@@ -49,6 +52,7 @@ class Worker(QtCore.QObject):
 
     @QtCore.Slot()
     def run(self) -> None:
+        _lower_priority()
         try:
             self.work()
         except BaseException as exc:  # a worker must always report, never die silently
@@ -59,6 +63,18 @@ class Worker(QtCore.QObject):
 
     def work(self) -> None:
         raise NotImplementedError
+
+
+def _lower_priority() -> None:
+    """Nice the calling worker thread so the GUI thread wins the CPU on a busy machine.
+
+    On Linux nice values are per thread and inherited by threads created later, so torch's
+    intra-op pool started from this thread is niced too. Elsewhere QThread.LowPriority
+    (set at start) does the job.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 class PredictWorker(Worker):
@@ -106,22 +122,47 @@ class PredictWorker(Worker):
 
 
 class TrainWorker(Worker):
-    """Runs engine.train(config). `event(TrainEvent)` for every step/epoch/log event;
-    `done(TrainResult)` before `finished` when training produced a checkpoint."""
+    """Fine-tunes: builds the TrainConfig and picks the starting weights on the worker thread
+    (importing the engine and reading a checkpoint would stall the GUI), then runs
+    engine.train. `event(TrainEvent)` for every step/epoch/log event; `done(TrainResult)`
+    before `finished` when training produced a checkpoint."""
 
     event = QtCore.Signal(object)
     done = QtCore.Signal(object)
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, settings: dict[str, Any], init: Path | None = None) -> None:
+        """`settings`: TrainConfig fields; `init`: a checkpoint to start from when it has the
+        same architecture and classes as the data (otherwise training starts from scratch)."""
         super().__init__()
-        self.config = config
+        self.settings = dict(settings)
+        self.init = init
 
     def work(self) -> None:
-        from segstudio.engine.train import train
+        from segstudio.engine.train import TrainConfig, TrainEvent, train
 
-        result = train(self.config, progress=self.event.emit, cancel=self._cancel.is_set)
+        init = self._usable_init()
+        message = f"starting from {init.name}" if init is not None else "starting from scratch"
+        self.event.emit(TrainEvent("log", message=message))
+        config = TrainConfig(**self.settings, init=init)
+        result = train(config, progress=self.event.emit, cancel=self._cancel.is_set)
         if result is not None:
             self.done.emit(result)
+
+    def _usable_init(self) -> Path | None:
+        from segstudio.core.project import Project
+        from segstudio.engine.checkpoint import CheckpointError, classes_mismatch, read_checkpoint
+
+        if self.init is None:
+            return None
+        try:
+            _, meta = read_checkpoint(self.init)
+        except (CheckpointError, OSError) as exc:
+            log.warning("not starting from %s: %s", self.init, exc)
+            return None
+        classes = Project.open(self.settings["data"]).classes
+        if meta.arch != self.settings["arch"] or classes_mismatch(classes, meta.classes):
+            return None
+        return self.init
 
 
 class WorkerRunner(QtCore.QObject):
@@ -145,7 +186,7 @@ class WorkerRunner(QtCore.QObject):
         worker.finished.connect(thread.quit)
         thread.finished.connect(lambda t=thread: self._stopped(t))
         self.worker, self.thread = worker, thread
-        thread.start()
+        thread.start(QtCore.QThread.Priority.LowPriority)
 
     def cancel(self) -> None:
         if self.worker is not None:
