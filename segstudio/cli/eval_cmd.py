@@ -77,7 +77,7 @@ def _bar(quiet: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(unit="img", leave=False, dynamic_ncols=True)
+    return tqdm(unit="img", leave=False, dynamic_ncols=True, disable=None)
 
 
 def _tick(bar):

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     predictor, _ = load_predictor(args.checkpoint, args.device, args.tile)
     names = {image: name for image, name in items}
     failed = 0
-    with tqdm(total=len(items), unit="img", dynamic_ncols=True, leave=False) as bar:
+    with tqdm(total=len(items), unit="img", dynamic_ncols=True, disable=None, leave=False) as bar:
         for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch):
             bar.update(1)
             if result.error is not None:

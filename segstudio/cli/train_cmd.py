@@ -138,7 +138,7 @@ class _Bar:
         elif event.kind == "step":
             if self.bar is None:
                 self.bar = tqdm(total=event.steps, desc=f"epoch {event.epoch}/{event.epochs}",
-                                unit="step", leave=False, dynamic_ncols=True)
+                                unit="step", leave=False, dynamic_ncols=True, disable=None)
             self.bar.n = event.step
             self.bar.set_postfix(loss=f"{event.loss:.3f}", lr=f"{event.lr:.2e}", refresh=False)
             self.bar.refresh()
