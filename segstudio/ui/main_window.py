@@ -58,6 +58,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area.RightDockWidgetArea, self.palette)
         self.addDockWidget(area.RightDockWidgetArea, self.model_dock)
         self.addDockWidget(area.RightDockWidgetArea, self.finetune)
+        self.resizeDocks([self.files, self.palette], [300, 500], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.palette, self.model_dock, self.finetune], [330, 170, 420],
+                         QtCore.Qt.Orientation.Vertical)
 
         self.actions = build_actions(self)
         self.toolbar = ViewToolbar(self.actions, self)
@@ -105,7 +108,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreState(state)
         self.toolbar.opacity.setValue(self.settings.get("view/opacity", 55, int))
         self.canvas.set_opacity(self.toolbar.opacity.value() / 100.0)
-        self.toolbar.brush_size.setValue(self.settings.get("tools/brush", 8, int))
+        self.toolbar.brush_size.setValue(self.settings.get("tools/brush", 16, int))
         self.actions["toggle_overlay"].setChecked(True)
         self.act_tool_brush(True)
         self.finetune.apply_settings(self.settings.finetune())

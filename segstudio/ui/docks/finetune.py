@@ -46,10 +46,10 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
 
-        self.advanced = QtWidgets.QGroupBox("Advanced")
-        self.advanced.setCheckable(True)
-        self.advanced.setChecked(False)
+        # Sensible defaults; the settings stay folded away unless asked for.
+        self.advanced = QtWidgets.QCheckBox("Advanced settings")
         form = QtWidgets.QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
         self.epochs = _spin(1, 1000, 15)
         self.height = _spin(32, 4096, 192, step=32)
         self.width = _spin(32, 4096, 256, step=32)
@@ -61,6 +61,8 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.lr.setValue(1e-3)
         self.weighting = QtWidgets.QComboBox()
         self.weighting.addItems(["none", "median", "enet"])
+        self.weighting.setToolTip("Class weights of the loss: none, median frequency, or ENet's "
+                                  "1/ln(1.02 + p)")
         size = QtWidgets.QHBoxLayout()
         size.addWidget(self.height)
         size.addWidget(QtWidgets.QLabel("×"))
@@ -72,11 +74,10 @@ class FineTuneDock(QtWidgets.QDockWidget):
         form.addRow("Class weights", self.weighting)
         self._advanced_body = QtWidgets.QWidget()
         self._advanced_body.setLayout(form)
-        box = QtWidgets.QVBoxLayout(self.advanced)
-        box.addWidget(self._advanced_body)
         self._advanced_body.setVisible(False)
         self.advanced.toggled.connect(self._advanced_body.setVisible)
         layout.addWidget(self.advanced)
+        layout.addWidget(self._advanced_body)
 
         self.loss_plot = pg.PlotWidget(title="training loss")
         self.miou_plot = pg.PlotWidget(title="validation mIoU")
@@ -120,6 +121,7 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.advanced.setEnabled(not running)
+        self._advanced_body.setEnabled(not running)
 
     def reset_curves(self) -> None:
         self._loss, self._miou, self._epochs = [], [], []

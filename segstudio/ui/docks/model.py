@@ -63,6 +63,8 @@ class ModelDock(QtWidgets.QDockWidget):
         form.addRow(progress)
         self.eta = QtWidgets.QLabel("")
         form.addRow(self.eta)
+        body.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                           QtWidgets.QSizePolicy.Policy.Maximum)
         self.setWidget(body)
         self.set_running(False)
         self._last_path = ""

@@ -35,6 +35,7 @@ class PaletteDock(QtWidgets.QDockWidget):
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
         self.list = QtWidgets.QListWidget()
+        self.list.setMinimumHeight(150)
         self.list.currentRowChanged.connect(self._row_changed)
         layout.addWidget(self.list, 1)
         buttons = QtWidgets.QHBoxLayout()
