@@ -1,8 +1,8 @@
 """The segmentation networks segstudio can build, and their metadata.
 
-    from segstudio.models import build_model, list_models, model_info
-    model = build_model("enet", num_classes=11)           # (N, 3, H, W) -> (N, 11, H, W)
-    fast = optimize_for_inference(model)                   # same outputs, faster on CPU
+from segstudio.models import build_model, list_models, model_info
+model = build_model("enet", num_classes=11)           # (N, 3, H, W) -> (N, 11, H, W)
+fast = optimize_for_inference(model)                   # same outputs, faster on CPU
 """
 
 from __future__ import annotations

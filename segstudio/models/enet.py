@@ -113,7 +113,9 @@ class UpBottleneck(nn.Module):
     def __init__(self, cin: int, cout: int, dropout: float) -> None:
         super().__init__()
         inner = cout // 4
-        self.main = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout, eps=_EPS))
+        self.main = nn.Sequential(
+            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout, eps=_EPS)
+        )
         self.unpool = nn.MaxUnpool2d(2, 2)
         self.ext = nn.Sequential(
             nn.Conv2d(cin, inner, 1, bias=False),

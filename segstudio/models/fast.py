@@ -8,6 +8,7 @@ activations use channels-last memory (oneDNN's preferred layout on CPU; also fin
 from __future__ import annotations
 
 import copy
+import itertools
 
 import torch
 import torchvision.models.resnet as tv_resnet
@@ -61,7 +62,7 @@ def fold_batchnorms(model: nn.Module) -> int:
             folded += _fold(module, conv_name, bn_name)
         if isinstance(module, nn.Sequential):
             names = list(module._modules)
-            for a, b in zip(names[:-1], names[1:], strict=True):
+            for a, b in itertools.pairwise(names):
                 folded += _fold(module, a, b)
     return folded
 

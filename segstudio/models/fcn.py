@@ -44,19 +44,31 @@ INFO = {s: _info(s) for s in (32, 16, 8)}
 
 
 class FixedBilinearUp(nn.Module):
-    """Per-class bilinear upsampling by `factor`, not learned (the paper fixes the last one)."""
+    """Per-class bilinear upsampling by `factor`, not learned (the paper fixes the last one).
+
+    The kernel is rebuilt on each call (4 K floats, negligible) instead of held in a buffer, so
+    the state_dict is exactly the learned weights and a model built on the meta device is
+    complete after `load_state_dict(..., assign=True)`.
+    """
 
     def __init__(self, channels: int, factor: int) -> None:
         super().__init__()
         self.channels, self.factor = channels, factor
-        weight = bilinear_kernel(1, 2 * factor).expand(channels, 1, -1, -1).contiguous()
-        # Not persistent: it is a constant of the architecture, not a learned value.
-        self.register_buffer("weight", weight, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kernel = bilinear_kernel(1, 2 * self.factor).to(x)
+        weight = kernel.expand(self.channels, 1, -1, -1)
         return F.conv_transpose2d(
-            x, self.weight, stride=self.factor, padding=self.factor // 2, groups=self.channels
+            x, weight, stride=self.factor, padding=self.factor // 2, groups=self.channels
         )
+
+
+def _convolutionalize(fc: nn.Linear, cin: int, kernel: int) -> nn.Conv2d:
+    """The conv computing `fc` at every position (same weights, viewed as cout x cin x k x k)."""
+    conv = nn.Conv2d(cin, fc.out_features, kernel, padding=kernel // 2, device="meta")
+    conv.weight = nn.Parameter(fc.weight.detach().view(fc.out_features, cin, kernel, kernel))
+    conv.bias = nn.Parameter(fc.bias.detach())
+    return conv
 
 
 def _learned_up(channels: int) -> nn.ConvTranspose2d:
@@ -86,16 +98,12 @@ class FCN(nn.Module):
         self.stride = stride
         vgg = torchvision_backbone("vgg16", pretrained_backbone)
         self.features = vgg.features
-        self.fc6 = nn.Conv2d(512, 4096, 7, padding=3)
-        self.fc7 = nn.Conv2d(4096, 4096, 1)
+        # fc6/fc7 are VGG's classifier "convolutionalized" (the paper's key step): with ImageNet
+        # weights they carry them over, without they inherit torchvision's fc initialisation.
+        self.fc6 = _convolutionalize(vgg.classifier[0], 512, 7)
+        self.fc7 = _convolutionalize(vgg.classifier[3], 4096, 1)
         self.drop6 = nn.Dropout(0.5)
         self.drop7 = nn.Dropout(0.5)
-        if pretrained_backbone is not None:
-            with torch.no_grad():  # "convolutionalize" the ImageNet classifier, as in the paper
-                self.fc6.weight.copy_(vgg.classifier[0].weight.view(4096, 512, 7, 7))
-                self.fc6.bias.copy_(vgg.classifier[0].bias)
-                self.fc7.weight.copy_(vgg.classifier[3].weight.view(4096, 4096, 1, 1))
-                self.fc7.bias.copy_(vgg.classifier[3].bias)
         self.score_fr = _score(4096, num_classes)
         if stride <= 16:
             self.score_pool4 = _score(512, num_classes)

@@ -66,7 +66,9 @@ class LinkNet(nn.Module):
         self.decoder3 = DecoderBlock(256, 128, 2)
         self.decoder2 = DecoderBlock(128, 64, 2)
         self.decoder1 = DecoderBlock(64, 64, 1)
-        self.final_full1 = nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)
+        self.final_full1 = nn.ConvTranspose2d(
+            64, 32, 3, stride=2, padding=1, output_padding=1, bias=False
+        )
         self.final_act1 = nn.Sequential(*_bn_relu(32))
         self.final_conv = nn.Sequential(nn.Conv2d(32, 32, 3, padding=1, bias=False), *_bn_relu(32))
         self.final_full2 = nn.ConvTranspose2d(32, num_classes, 2, stride=2)

@@ -60,5 +60,7 @@ def build_model(
     """
     model_info(name)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ModelError(f"{name}: the number of classes must be a positive integer, not {num_classes!r}")
+        raise ModelError(
+            f"{name}: the number of classes must be a positive integer, not {num_classes!r}"
+        )
     return _REGISTRY[name][1](num_classes, pretrained_backbone=pretrained_backbone)

@@ -9,6 +9,7 @@ convolution outputs the class scores (no BN/ReLU), as in the paper's softmax cla
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import torch
@@ -31,7 +32,13 @@ INFO = ModelInfo(
 )
 
 # Decoder stages, deepest first: channel sequence of each stage's convolutions (mirror of VGG16).
-_DECODER = ((512, 512, 512, 512), (512, 512, 512, 256), (256, 256, 256, 128), (128, 128, 64), (64, 64))
+_DECODER = (
+    (512, 512, 512, 512),
+    (512, 512, 512, 256),
+    (256, 256, 256, 128),
+    (128, 128, 64),
+    (64, 64),
+)
 
 
 class SegNet(nn.Module):
@@ -46,7 +53,7 @@ class SegNet(nn.Module):
         stages = []
         for i, chans in enumerate(_DECODER):
             layers: list[nn.Module] = [
-                conv_bn_relu(cin, cout) for cin, cout in zip(chans[:-1], chans[1:], strict=True)
+                conv_bn_relu(cin, cout) for cin, cout in itertools.pairwise(chans)
             ]
             if i == len(_DECODER) - 1:
                 layers.append(nn.Conv2d(chans[-1], num_classes, 3, padding=1))
