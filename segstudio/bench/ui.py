@@ -184,7 +184,7 @@ def bench_stall(args) -> dict:
     configure_runtime()  # as run_app does
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-bench-ui-"))
     os.environ.setdefault("SEGSTUDIO_SETTINGS", str(tmp / "settings.ini"))
-    root = make_sample_project(tmp / "sample", count=12, reviewed=8, size=(192, 256))
+    root = make_sample_project(tmp / "sample", count=12, reviewed=8, size=(144, 192))
     # Answer the end-of-training "re-segment?" question without a modal dialog.
     QtWidgets.QMessageBox.question = staticmethod(
         lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No
@@ -228,8 +228,8 @@ def bench_stall(args) -> dict:
     idle = watch(2.0)
     s = window.finetune
     s.epochs.setValue(1)
-    s.height.setValue(192)
-    s.width.setValue(256)
+    s.height.setValue(144)
+    s.width.setValue(192)
     s.batch.setValue(4)
     done = {"segment": 0, "train": 0}
     window.runs.segment_finished.connect(lambda _s: done.__setitem__("segment", 1))

@@ -183,6 +183,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tools.set_document(None)
         self.files.set_session(self.session)
         self.palette.set_classes(project.classes)
+        self._apply_project_finetune(project)
         self.runs.project_opened()
         self.settings.add_recent(project.root)
         self.welcome.refresh_recent()
@@ -195,6 +196,23 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_error(f"{project.images_dir}: no images found", dialog=False)
         self.update_title()
         return True
+
+    def _apply_project_finetune(self, project: Project) -> None:
+        """A project remembers the fine-tune settings last used on it (the sample ships some)."""
+        from dataclasses import fields
+
+        from segstudio.ui.docks.finetune import FineTuneSettings
+
+        saved = project.settings.get("finetune")
+        if not isinstance(saved, dict):
+            return
+        base = self.finetune.settings()
+        names = {f.name for f in fields(FineTuneSettings)}
+        try:
+            values = {k: type(getattr(base, k))(v) for k, v in saved.items() if k in names}
+        except (TypeError, ValueError):
+            return
+        self.finetune.apply_settings(FineTuneSettings(**{**base.__dict__, **values}))
 
     def current_document(self):
         if self.session is None or self.current_key is None:

@@ -240,6 +240,8 @@ class Runs(QtCore.QObject):
             "weighting": s.weighting,
         }
         session.project.settings["arch"] = arch
+        session.project.settings["finetune"] = dict(s.__dict__)
+        session.persist()
         worker = TrainWorker(settings, init=w.model_dock.current_checkpoint())
         worker.event.connect(w.finetune.show_event)
         worker.done.connect(self._trained)

@@ -49,7 +49,8 @@ def _wait(app, predicate, seconds: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--camvid", type=Path, default=Path(os.environ.get("SEGSTUDIO_CAMVID", CAMVID)))
+    default = Path(os.environ.get("SEGSTUDIO_CAMVID", CAMVID))
+    parser.add_argument("--camvid", type=Path, default=default)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args(argv)
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         size = (176, 240)
     else:
         root = make_sample_project(tmp / "sample")
-        size = (192, 256)
+        size = (144, 192)
     window = MainWindow()
     window.resize(1400, 900)
     window.show()

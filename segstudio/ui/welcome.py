@@ -24,7 +24,7 @@ class WelcomePage(QtWidgets.QWidget):
         box.addWidget(title)
         self.open_button = QtWidgets.QPushButton("Open a folder of images…")
         self.sample_button = QtWidgets.QPushButton("Try a sample project")
-        self.sample_button.setToolTip("Generates 12 small synthetic scenes (8 labelled) to try "
+        self.sample_button.setToolTip("Generates 16 small synthetic scenes (12 labelled) to try "
                                       "segmenting and fine-tuning on")
         self.open_button.clicked.connect(self.open_folder)
         self.sample_button.clicked.connect(self.sample)

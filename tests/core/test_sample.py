@@ -44,3 +44,6 @@ def test_sample_project_on_disk(tmp_path):
     assert label.shape == (64, 96)
     assert project.read_image(entry).shape == (64, 96, 3)
     assert set(np.unique(label).tolist()) <= {0, 1, 2, 3}
+    # Fine-tune settings that suit the scenes travel with the project.
+    assert project.settings["finetune"]["height"] == 64
+    assert project.settings["finetune"]["width"] == 96

@@ -35,6 +35,8 @@ def _unlabeled_keys(window):
 def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     assert window.open_folder(sample_root)
     assert window.current_key == window.session.entries[0].key
+    # The sample's own fine-tune settings were applied.
+    assert (window.finetune.height.value(), window.finetune.width.value()) == (64, 96)
     _use_checkpoint(window, tiny_checkpoint)
 
     targets = _unlabeled_keys(window)
