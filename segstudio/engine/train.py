@@ -18,7 +18,7 @@ import torch
 
 from segstudio.core.classes import ClassSet
 from segstudio.engine import distributed as dist_utils
-from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint
+from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint, unwrap
 from segstudio.engine.device import device_name, execution_policy, select_device
 from segstudio.engine.metrics import ConfusionMatrix
 from segstudio.engine.train_setup import Setup, build_setup
@@ -256,12 +256,16 @@ class _Trainer:
         if s.val_loader is None:
             return {"miou": None, "iou": {}, "pixel_accuracy": None}
         t0 = time.perf_counter()
-        s.model.eval()
+        # The bare module: DDP's forward would sync buffers with ranks that may have fewer
+        # (or no) validation images, and wait for them forever.
+        model = unwrap(s.model).eval()
         for images, labels in s.val_loader:
-            if self.cancelled():
+            # Ranks may hold different numbers of validation batches, so no collective
+            # cancel check here; under DDP cancelling takes effect at the next training step.
+            if not self.info.enabled and self.cancelled():
                 return None
             with self.policy.autocast():
-                logits = s.model(s.prepare(images))
+                logits = model(s.prepare(images))
             cm.update(logits.argmax(1), labels.to(self.device, non_blocking=True))
         cm.all_reduce()
         self.val_time = time.perf_counter() - t0
