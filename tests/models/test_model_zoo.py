@@ -180,3 +180,30 @@ def test_fast_inference_path_matches_eager(built: tuple[str, torch.nn.Module]) -
     # The original is untouched: still has its batch norms and weights.
     for k, v in before.items():
         assert torch.equal(model.state_dict()[k], v)
+
+
+# Max-unpooling with the encoder's indices (not plain upsampling) is what the SegNet and ENet
+# papers specify; a model missing here must not unpool at all.
+UNPOOLINGS = {"segnet": 5, "enet": 2}
+
+
+def test_max_unpooling_as_in_the_paper(built: tuple[str, torch.nn.Module]) -> None:
+    name, model = built
+    calls = []
+
+    def record(module: torch.nn.Module, args: tuple, output: torch.Tensor) -> None:
+        calls.append(args[1].dtype)  # the indices argument
+
+    hooks = [
+        m.register_forward_hook(record)
+        for m in model.modules()
+        if isinstance(m, torch.nn.MaxUnpool2d)
+    ]
+    try:
+        with torch.inference_mode():
+            model(torch.randn(1, 3, 64, 96))
+    finally:
+        for h in hooks:
+            h.remove()
+    assert len(calls) == UNPOOLINGS.get(name, 0)
+    assert all(dtype == torch.int64 for dtype in calls)
