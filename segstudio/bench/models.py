@@ -44,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep adding rounds (up to 50) until a model has had this many seconds (default 3)",
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice, one per core)",
+    )
+    parser.add_argument(
         "--no-fast", action="store_true", help="skip the fast inference path (eager only)"
     )
 
@@ -65,6 +71,10 @@ def run(args: argparse.Namespace) -> dict:
     if smp_message and not quiet:
         print(smp_message, file=sys.stderr)
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError("--threads must be at least 1")
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(1, 3, HEIGHT, WIDTH)
     result: dict = {

@@ -165,6 +165,10 @@ def test_fast_inference_path_matches_eager(built: tuple[str, torch.nn.Module]) -
     before = {k: v.clone() for k, v in list(model.state_dict().items())[:4]}
     fast = optimize_for_inference(model)
     assert fast.info == model.info
+    kinds = [type(m) for m in fast.modules()]
+    # Every BN follows a convolution except ENet's initial one (after a concat with a max-pool).
+    assert kinds.count(torch.nn.BatchNorm2d) <= 1
+    assert torch.nn.Dropout not in kinds and torch.nn.Dropout2d not in kinds
     x = torch.randn(1, 3, 97, 131)
     with torch.inference_mode():
         expected = model(x)
