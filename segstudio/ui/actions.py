@@ -91,8 +91,8 @@ def shortcut_rows() -> list[tuple[str, str]]:
         (cmd.text.replace("&", ""), ", ".join(cmd.keys)) for cmd in COMMANDS if cmd.keys
     ]
     rows.append(("Pick class 1-9", "1 … 9"))
-    rows.append(("Zoom", "mouse wheel"))
-    rows.append(("Pan", "right or middle drag, or the pan tool"))
+    rows.append(("Zoom the view", "mouse wheel"))
+    rows.append(("Pan the view", "right or middle drag (any tool), left drag (pan tool)"))
     return rows
 
 

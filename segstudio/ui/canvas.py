@@ -46,6 +46,12 @@ class EditViewBox(pg.ViewBox):
         return (p.x(), p.y())
 
     def mouseDragEvent(self, ev, axis=None) -> None:
+        if ev.button() == QtCore.Qt.MouseButton.RightButton:
+            # Right drag pans (pyqtgraph would zoom), so every tool can pan without switching.
+            ev.accept()
+            d = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
+            self.translateBy(x=d.x(), y=d.y())
+            return
         h = self.handler
         if h is None or not h.wants_drag(ev.button()):
             super().mouseDragEvent(ev, axis)

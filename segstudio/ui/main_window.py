@@ -291,6 +291,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def _autosave(self) -> None:
+        if self.tools.stroke_active:  # saving ends the undo step; wait for the mouse release
+            return
         if self.session is not None and self.session.dirty_keys() and self.session.save_all():
             self.show_status("saved", 2000)
             self.update_title()

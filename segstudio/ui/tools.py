@@ -59,6 +59,10 @@ class ToolController(QtCore.QObject):
         self.set_radius(self.radius * factor)
         return self.radius
 
+    @property
+    def stroke_active(self) -> bool:
+        return self._stroke
+
     def brush_outline_radius(self) -> float | None:
         return self.radius if self.tool in (Tool.BRUSH, Tool.ERASER) else None
 

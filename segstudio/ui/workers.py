@@ -183,7 +183,9 @@ class WorkerRunner(QtCore.QObject):
         thread = QtCore.QThread()
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.finished.connect(thread.quit)
+        # Direct: QThread.quit is thread-safe, and a queued quit would wait for the GUI loop,
+        # which is blocked in wait() when the window closes.
+        worker.finished.connect(thread.quit, QtCore.Qt.ConnectionType.DirectConnection)
         thread.finished.connect(lambda t=thread: self._stopped(t))
         self.worker, self.thread = worker, thread
         thread.start(QtCore.QThread.Priority.LowPriority)

@@ -79,8 +79,19 @@ class StateFilter(QtCore.QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_state(self, state: ImageState | None) -> None:
-        self.state = state
-        self.invalidateFilter()
+        self.refilter(lambda: setattr(self, "state", state))
+
+    def refilter(self, change=None) -> None:
+        """Re-run the filter (after `change()` when given); Qt >= 6.9 wants begin/end."""
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            if change is not None:
+                change()
+            self.endFilterChange()
+        else:
+            if change is not None:
+                change()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent) -> bool:
         if self.state is None:
@@ -141,7 +152,9 @@ class FilesDock(QtWidgets.QDockWidget):
 
     def _filter_changed(self) -> None:
         if self.proxy is not None:
-            self.proxy.set_state(self.filter.currentData())
+            # Qt hands back the str value of the str-enum, so rebuild the enum.
+            data = self.filter.currentData()
+            self.proxy.set_state(ImageState(data) if data else None)
             self.update_counts()
 
     def sort_by_confidence(self) -> None:
@@ -151,7 +164,7 @@ class FilesDock(QtWidgets.QDockWidget):
         if self.model is not None:
             self.model.refresh_key(key)
             if self.proxy is not None and self.proxy.state is not None:
-                self.proxy.invalidateFilter()
+                self.proxy.refilter()
             self.update_counts()
 
     def update_counts(self) -> None:

@@ -1,0 +1,124 @@
+"""Window behaviour around the loop: filters and sorting, keys, bad files, bad checkpoints,
+closing with unsaved work, the shortcut list, settings persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyqtgraph.Qt import QtCore, QtWidgets
+
+from segstudio.core.project import ImageState
+from segstudio.ui.actions import COMMANDS, shortcut_rows
+from segstudio.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, sample_root):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    assert w.open_folder(sample_root)
+    yield w
+    w.runs.cancel_all(wait=True)
+
+
+def test_filter_counts_and_worst_first(window):
+    files = window.files
+    assert "5 images: 2 unlabeled, 0 predicted, 3 reviewed" in files.counts.text()
+    files.filter.setCurrentIndex(files.filter.findData(ImageState.REVIEWED))
+    assert len(files.ordered_keys()) == 3
+    files.filter.setCurrentIndex(0)
+    project = window.session.project
+    entries = project.entries
+    for entry, conf in zip(entries, (0.9, 0.2, 0.6, None, 0.4), strict=True):
+        if conf is not None:
+            project.set_confidence(entry, conf)
+    files.sort_by_confidence()
+    order = files.ordered_keys()
+    assert order[:4] == [entries[1].key, entries[4].key, entries[2].key, entries[0].key]
+    assert order[4] == entries[3].key  # no confidence: last
+
+
+def test_keys_pick_classes_tools_and_brush_size(window, qtbot):
+    canvas = window.canvas.view.viewport()
+    canvas.setFocus()
+    qtbot.keyClick(canvas, QtCore.Qt.Key.Key_3)
+    assert window.tools.value == 2
+    size = window.toolbar.brush_size.value()
+    qtbot.keyClick(canvas, QtCore.Qt.Key.Key_BracketRight)
+    assert window.toolbar.brush_size.value() > size
+    assert window.tools.radius == window.toolbar.brush_size.value() / 2
+    qtbot.keyClick(canvas, QtCore.Qt.Key.Key_F)
+    assert window.tools.tool.value == "fill"
+    assert window.canvas._brush_radius is None  # no brush outline for fill
+    first = window.current_key
+    qtbot.keyClick(canvas, QtCore.Qt.Key.Key_PageDown)
+    assert window.current_key != first
+
+
+def test_unreadable_image_is_reported_and_skipped(qtbot, sample_root, dialogs):
+    (sample_root / "images" / "scene_00_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.open_folder(sample_root)
+    assert w.current_key is None  # the first image (the broken one) could not be shown
+    assert "scene_00_broken.png" in w.statusBar().currentMessage()
+    w.show_image(w.session.entries[1].key)
+    assert w.current_document() is not None
+
+
+def test_checkpoint_with_other_classes_is_refused(window, qtbot, tmp_path, dialogs):
+    from segstudio.core.classes import ClassSet
+    from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint
+    from segstudio.models import build_model
+
+    classes = ClassSet(names=["a", "b", "c"], colors=[(1, 2, 3), (4, 5, 6), (7, 8, 9)])
+    model = build_model("enet", 3)
+    path = save_checkpoint(
+        model, tmp_path / "other", CheckpointMeta("enet", classes, model.info.mean, model.info.std)
+    )
+    window.runs._checkpoint_chosen(str(path))
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.actions["segment_all"].trigger()
+    assert "segmentation failed" in sig.args[0]
+    assert "classes differ" in dialogs.texts()
+    assert window.session.project.counts()[ImageState.PREDICTED] == 0
+
+
+def test_close_with_unsaved_work_asks(window, dialogs):
+    doc = window.current_document()
+    window.palette.select((int(doc.mask[3, 3]) + 1) % 4)
+    window.tools.click((3.5, 3.5), False)
+    assert doc.dirty
+    buttons = QtWidgets.QMessageBox.StandardButton
+    dialogs.answer = buttons.Cancel
+    assert not window.close()
+    assert window.isVisible() and doc.dirty
+    dialogs.answer = buttons.Save
+    assert window.close()
+    assert not doc.dirty
+    project = window.session.project
+    saved = project.read_label(project.entry(window.current_key))
+    np.testing.assert_array_equal(saved, doc.mask)
+
+
+def test_settings_persist_between_windows(qtbot, sample_root):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.open_folder(sample_root)
+    w.toolbar.opacity.setValue(30)
+    w.toolbar.brush_size.setValue(40)
+    w.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.toolbar.opacity.value() == 30
+    assert again.toolbar.brush_size.value() == 40
+    assert again.settings.recent_folders()[0] == sample_root.resolve()
+
+
+def test_every_shortcut_is_listed_for_help():
+    rows = dict(shortcut_rows())
+    for cmd in COMMANDS:
+        if cmd.keys:
+            assert rows[cmd.text.replace("&", "")] == ", ".join(cmd.keys)
+    assert "Pick class 1-9" in rows
