@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -244,6 +245,7 @@ def bench_stall(args) -> dict:
     for dock in window.findChildren(QtWidgets.QDockWidget):
         dock.close()
     window.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     idle_max, busy_max = max(idle) * 1e3, max(busy) * 1e3
     ordered = sorted(busy)
     return {

@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
     window.session.save_all()
     window.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
