@@ -143,7 +143,8 @@ class Runs(QtCore.QObject):
         unlabeled = counts[ImageState.UNLABELED] == len(session.entries)
         self._adopt = unlabeled and not session.dirty_keys()
         worker = PredictWorker(checkpoint, [e.path for e in entries],
-                               expected=None if self._adopt else session.project.classes)
+                               expected=None if self._adopt else session.project.classes,
+                               store=self._store)
         worker.loaded.connect(self._loaded)
         worker.result.connect(self._result)
         worker.progress.connect(w.model_dock.show_progress)
@@ -172,17 +173,33 @@ class Runs(QtCore.QObject):
             names = ", ".join(meta.classes.names)
             self.w.show_status(f"classes taken from the checkpoint: {names}")
 
-    def _result(self, res) -> None:
+    def _store(self, res):
+        """Worker thread: write the label of an image that is not open in the window."""
+        session = self.session
+        entry = session.entry_for_path(res.path) if session is not None else None
+        if entry is None:
+            return None
+        return session.store_prediction(entry, res.labels, res.confidence,
+                                        overwrite_reviewed=entry.key in self._overwrite)
+
+    def _result(self, res, stored) -> None:
         session = self.session
         entry = session.entry_for_path(res.path) if session is not None else None
         if entry is None:
             return
-        if res.error is not None:
+        if res.error is not None or stored is None or stored.status == "failed":
             self._stats["failed"] += 1
-            self.w.show_error(str(res.error))
+            self.w.show_error(stored.message if stored is not None else str(res.error))
+            return
+        if stored.status == "skipped":
+            self._stats["skipped"] += 1
+            return
+        if stored.status == "written":
+            session.prediction_stored(entry, stored)
+            self._stats["done"] += 1
             return
         applied, bbox = session.apply_prediction(
-            entry, res.labels, res.confidence, overwrite_reviewed=entry.key in self._overwrite
+            entry, res.labels, stored, overwrite_reviewed=entry.key in self._overwrite
         )
         self._stats["done" if applied else "skipped"] += 1
         if applied and entry.key == self.w.current_key:

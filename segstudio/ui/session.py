@@ -7,6 +7,8 @@ A QObject only for its signals; the edits themselves belong to core's MaskDocume
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass
 
 import numpy as np
 from pyqtgraph.Qt import QtCore
@@ -16,6 +18,23 @@ from segstudio.core.errors import SegstudioError
 from segstudio.core.project import ImageEntry, ImageState, Project
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoredPrediction:
+    """What the worker thread did with one prediction (see Session.store_prediction)."""
+
+    status: str                       # "written" | "open" | "skipped" | "failed"
+    confidence_map: np.ndarray | None  # (H, W) uint8, 255 = certain
+    mean: float | None
+    message: str = ""
+
+
+def quantize_confidence(confidence: np.ndarray | None) -> tuple[np.ndarray | None, float | None]:
+    if confidence is None:
+        return None, None
+    conf_map = np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8)
+    return conf_map, float(confidence.mean())
 
 
 class Session(QtCore.QObject):
@@ -33,6 +52,9 @@ class Session(QtCore.QObject):
         self.confidence_maps: dict[str, np.ndarray] = {}
         self._by_key = {e.key: e for e in project.entries}
         self._by_path = {e.path.resolve(): e for e in project.entries}
+        # Guards `documents` against a worker writing a prediction for an image that the GUI
+        # opens at the same moment.
+        self._lock = threading.Lock()
 
     # -- lookup --------------------------------------------------------------------------
     @property
@@ -54,13 +76,14 @@ class Session(QtCore.QObject):
 
         Raises LabelError for a label file that cannot be used.
         """
-        doc = self.documents.get(entry.key)
-        if doc is None:
-            mask = self.project.read_label(entry)
-            if mask is None:
-                mask = np.full(shape, self.project.classes.ignore_index, np.uint8)
-            doc = MaskDocument(np.ascontiguousarray(mask), self.project.classes.ignore_index)
-            self.documents[entry.key] = doc
+        with self._lock:
+            doc = self.documents.get(entry.key)
+            if doc is None:
+                mask = self.project.read_label(entry)
+                if mask is None:
+                    mask = np.full(shape, self.project.classes.ignore_index, np.uint8)
+                doc = MaskDocument(np.ascontiguousarray(mask), self.project.classes.ignore_index)
+                self.documents[entry.key] = doc
         return doc
 
     def dirty_keys(self) -> list[str]:
@@ -105,36 +128,57 @@ class Session(QtCore.QObject):
         return True
 
     # -- predictions ---------------------------------------------------------------------
-    def apply_prediction(
+    def store_prediction(
         self, entry: ImageEntry, labels: np.ndarray, confidence: np.ndarray | None,
         *, overwrite_reviewed: bool = False,
-    ) -> tuple[bool, tuple[int, int, int, int] | None]:
-        """Accept a predicted mask. Returns (applied, bbox changed in an open document).
+    ) -> StoredPrediction:
+        """Called on the worker thread: encode and write the label there, so a big image never
+        stalls the GUI. Images with an open document are left to `apply_prediction` on the GUI
+        thread (status "open"): their mask is shared with the view and has its own history."""
+        conf_map, mean = quantize_confidence(confidence)
+        with self._lock:
+            if entry.key in self.documents:
+                return StoredPrediction("open", conf_map, mean)
+            try:
+                written = self.project.save_label(
+                    entry, labels, state=ImageState.PREDICTED,
+                    overwrite_reviewed=overwrite_reviewed, confidence=mean,
+                )
+            except (SegstudioError, OSError) as exc:
+                message = _one_line(exc, self.project.label_path(entry))
+                return StoredPrediction("failed", None, None, message)
+        return StoredPrediction("written" if written else "skipped", conf_map, mean)
 
-        Reviewed images are kept unless `overwrite_reviewed`; an open document takes the
-        prediction as one undoable change, so a user can step back to the old mask.
-        """
+    def prediction_stored(self, entry: ImageEntry, stored: StoredPrediction) -> None:
+        """GUI thread, after the worker wrote a label: keep its confidence map, tell views."""
+        if stored.confidence_map is not None:
+            self.confidence_maps[entry.key] = stored.confidence_map
+        self.state_changed.emit(entry.key)
+
+    def apply_prediction(
+        self, entry: ImageEntry, labels: np.ndarray, stored: StoredPrediction,
+        *, overwrite_reviewed: bool = False,
+    ) -> tuple[bool, tuple[int, int, int, int] | None]:
+        """GUI thread: accept a prediction into the image's open document. Returns (applied,
+        changed bbox). Reviewed images are kept unless `overwrite_reviewed`; the document takes
+        the prediction as one undoable change, so the user can step back to the old mask."""
         if self.project.state(entry) is ImageState.REVIEWED and not overwrite_reviewed:
             return False, None
-        bbox = None
-        doc = self.documents.get(entry.key)
-        if doc is not None and doc.mask.shape == labels.shape:
-            bbox = doc.replace(labels)
-        mean = None if confidence is None else float(confidence.mean())
+        doc = self.documents[entry.key]
+        if doc.mask.shape != labels.shape:
+            self.save_failed.emit(f"{entry.path}: prediction size {labels.shape} differs from "
+                                  f"the label {doc.mask.shape}; not applied")
+            return False, None
+        bbox = doc.replace(labels)
         try:
             self.project.save_label(
-                entry, labels, state=ImageState.PREDICTED,
-                overwrite_reviewed=overwrite_reviewed, confidence=mean,
+                entry, doc.mask, state=ImageState.PREDICTED,
+                overwrite_reviewed=overwrite_reviewed, confidence=stored.mean,
             )
-            if doc is not None:
-                doc.mark_saved()
+            doc.mark_saved()
         except (SegstudioError, OSError) as exc:
             self.save_failed.emit(_one_line(exc, self.project.label_path(entry)))
-        if confidence is not None:
-            self.confidence_maps[entry.key] = np.clip(
-                np.rint(confidence * 255), 0, 255
-            ).astype(np.uint8)
-        self.state_changed.emit(entry.key)
+        self.prediction_stored(entry, stored)
         return True, bbox
 
     def persist(self) -> None:

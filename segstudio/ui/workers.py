@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,17 @@ def _lower_priority() -> None:
 
 
 class PredictWorker(Worker):
-    """Segments `paths` with a checkpoint. `result(PredictResult)` per image as soon as it is
-    done; `progress(done, total, eta_s)` with eta_s = -1 when unknown."""
+    """Segments `paths` with a checkpoint. `result(PredictResult, stored)` per image as soon
+    as it is done, where `stored` is what `store(result)` returned on this thread (None
+    without a store); `progress(done, total, eta_s)` with eta_s = -1 when unknown."""
 
-    result = QtCore.Signal(object)
+    result = QtCore.Signal(object, object)
     progress = QtCore.Signal(int, int, float)
     loaded = QtCore.Signal(object)  # CheckpointMeta, before the first image
 
     def __init__(
         self, checkpoint: Path, paths: list[Path], *, expected: Any = None,
-        device: str | None = None,
+        device: str | None = None, store: Callable[[Any], Any] | None = None,
     ) -> None:
         """`expected`: the project's ClassSet; a checkpoint with other classes is refused
         (None accepts any, for a project without labels that adopts the checkpoint's)."""
@@ -96,6 +98,7 @@ class PredictWorker(Worker):
         self.paths = list(paths)
         self.expected = expected
         self.device = device
+        self.store = store
 
     def work(self) -> None:
         from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
@@ -114,7 +117,10 @@ class PredictWorker(Worker):
         for res in predict_paths(
             predictor, self.paths, progress=self._progress, cancel=self._cancel.is_set
         ):
-            self.result.emit(res)
+            stored = None
+            if self.store is not None and res.error is None:
+                stored = self.store(res)
+            self.result.emit(res, stored)
 
     def _progress(self, p: Any) -> None:
         eta = -1.0 if p.eta_s is None else float(p.eta_s)

@@ -158,3 +158,34 @@ def test_undo_survives_switching_images(window, sample_root):
     assert doc.can_undo
     window.actions["undo"].trigger()
     assert doc.dirty  # saved on switching; undoing differs from the saved mask again
+
+
+def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_root,
+                                                          tiny_checkpoint, dialogs):
+    from pyqtgraph.Qt import QtWidgets
+
+    assert window.open_folder(sample_root)
+    _use_checkpoint(window, tiny_checkpoint)
+    key = _unlabeled_keys(window)[0]
+    window.show_image(key)
+    doc = window.current_document()
+    assert (doc.mask == 255).all()  # no label yet: all void
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.actions["segment_image"].trigger()
+    assert sig.args[0].startswith("segmented 1 image(s)")
+    assert (doc.mask != 255).all()  # the open document took the prediction
+    assert window.canvas.label_item.array is doc.mask
+    project = window.session.project
+    np.testing.assert_array_equal(project.read_label(project.entry(key)), doc.mask)
+    window.actions["undo"].trigger()
+    assert (doc.mask == 255).all() and doc.dirty
+
+    # A reviewed image: segmenting asks first; "No" keeps the label.
+    reviewed = project.reviewed_entries()[0]
+    window.show_image(reviewed.key)
+    before = window.current_document().mask.copy()
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.No
+    window.actions["segment_image"].trigger()
+    assert not window.runs.predict.busy
+    assert any("is reviewed" in text for _, text in dialogs.shown)
+    np.testing.assert_array_equal(window.current_document().mask, before)
