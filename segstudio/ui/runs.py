@@ -142,9 +142,10 @@ class Runs(QtCore.QObject):
         # CamVid ENet on a fresh folder); otherwise the classes must match.
         unlabeled = counts[ImageState.UNLABELED] == len(session.entries)
         self._adopt = unlabeled and not session.dirty_keys()
+        self._adopted = False
         worker = PredictWorker(checkpoint, [e.path for e in entries],
                                expected=None if self._adopt else session.project.classes,
-                               store=self._store)
+                               store=self._store, adopt=self._adopt_classes)
         worker.loaded.connect(self._loaded)
         worker.result.connect(self._result)
         worker.progress.connect(w.model_dock.show_progress)
@@ -159,19 +160,26 @@ class Runs(QtCore.QObject):
         self.predict.start(worker)
         return True
 
-    def _loaded(self, meta) -> None:
+    def _adopt_classes(self, meta) -> None:
+        """Worker thread, before the first label is written: a project without any label
+        takes the checkpoint's classes (the labels are then written with them)."""
         from segstudio.engine.checkpoint import classes_mismatch
 
         session = self.session
         if self._adopt and classes_mismatch(session.project.classes, meta.classes):
-            session.project.classes = meta.classes.copy()
-            session.documents.clear()  # void-only masks of the old class set
-            self.w.palette.set_classes(session.project.classes)
-            key, self.w.current_key = self.w.current_key, None
-            if key is not None:
-                self.w.show_image(key)
-            names = ", ".join(meta.classes.names)
-            self.w.show_status(f"classes taken from the checkpoint: {names}")
+            session.adopt_classes(meta.classes.copy())
+            self._adopted = True
+
+    def _loaded(self, meta) -> None:
+        """GUI thread: show the adopted classes and reload the open image with them."""
+        if not self._adopted:
+            return
+        self.w.palette.set_classes(self.session.project.classes)
+        key, self.w.current_key = self.w.current_key, None
+        if key is not None:
+            self.w.show_image(key)
+        names = ", ".join(meta.classes.names)
+        self.w.show_status(f"classes taken from the checkpoint: {names}")
 
     def _store(self, res):
         """Worker thread: write the label of an image that is not open in the window."""

@@ -127,6 +127,13 @@ class Session(QtCore.QObject):
         self.state_changed.emit(entry.key)
         return True
 
+    def adopt_classes(self, classes) -> None:
+        """Switch the project to another class set; only for a project without labels, whose
+        open documents are all void (they are dropped and re-read with the new void index)."""
+        with self._lock:
+            self.project.classes = classes
+            self.documents.clear()
+
     # -- predictions ---------------------------------------------------------------------
     def store_prediction(
         self, entry: ImageEntry, labels: np.ndarray, confidence: np.ndarray | None,

@@ -90,15 +90,18 @@ class PredictWorker(Worker):
     def __init__(
         self, checkpoint: Path, paths: list[Path], *, expected: Any = None,
         device: str | None = None, store: Callable[[Any], Any] | None = None,
+        adopt: Callable[[Any], None] | None = None,
     ) -> None:
-        """`expected`: the project's ClassSet; a checkpoint with other classes is refused
-        (None accepts any, for a project without labels that adopts the checkpoint's)."""
+        """`expected`: the project's ClassSet; a checkpoint with other classes is refused.
+        Without it, `adopt(meta)` runs on this thread before any `store` (a project without
+        labels takes the checkpoint's classes)."""
         super().__init__()
         self.checkpoint = Path(checkpoint)
         self.paths = list(paths)
         self.expected = expected
         self.device = device
         self.store = store
+        self.adopt = adopt
 
     def work(self) -> None:
         from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
@@ -113,6 +116,8 @@ class PredictWorker(Worker):
                     self.checkpoint, f"{problem}; pick a checkpoint trained on these classes "
                     "or fine-tune one"
                 )
+        elif self.adopt is not None:
+            self.adopt(predictor.meta)
         self.loaded.emit(predictor.meta)
         for res in predict_paths(
             predictor, self.paths, progress=self._progress, cancel=self._cancel.is_set

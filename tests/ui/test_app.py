@@ -189,3 +189,27 @@ def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_
     assert not window.runs.predict.busy
     assert any("is reviewed" in text for _, text in dialogs.shown)
     np.testing.assert_array_equal(window.current_document().mask, before)
+
+
+def test_folder_without_labels_takes_the_checkpoint_classes(window, qtbot, tmp_path,
+                                                            sample_root, tiny_checkpoint):
+    import shutil
+
+    from segstudio.core.sample import SAMPLE_CLASSES
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for img in sorted((sample_root / "images").glob("*.png"))[:2]:
+        shutil.copy(img, plain / img.name)
+    assert window.open_folder(plain)
+    assert window.session.project.classes.names != list(SAMPLE_CLASSES)
+    _use_checkpoint(window, tiny_checkpoint)
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.actions["segment_all"].trigger()
+    assert sig.args[0].startswith("segmented 2 image(s)"), sig.args
+    project = Project.open(plain)  # as saved on disk
+    assert project.classes.names == list(SAMPLE_CLASSES)
+    assert project.counts()[ImageState.PREDICTED] == 2
+    assert window.palette.list.count() == len(SAMPLE_CLASSES)
+    doc = window.current_document()
+    np.testing.assert_array_equal(doc.mask, project.read_label(project.entries[0]))
