@@ -122,3 +122,23 @@ def test_every_shortcut_is_listed_for_help():
         if cmd.keys:
             assert rows[cmd.text.replace("&", "")] == ", ".join(cmd.keys)
     assert "Pick class 1-9" in rows
+
+
+def test_unexpected_errors_go_to_a_dialog(qtbot, monkeypatch):
+    import sys
+
+    from segstudio.ui.app import install_excepthook
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    install_excepthook(w)
+    try:
+        raise RuntimeError("boom in a slot")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    boxes = [b for b in w.findChildren(QtWidgets.QMessageBox) if b.isVisible()]
+    assert len(boxes) == 1
+    assert "RuntimeError: boom in a slot" in boxes[0].text()
+    assert "Traceback" in boxes[0].detailedText()
+    boxes[0].close()
