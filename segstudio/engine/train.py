@@ -90,6 +90,8 @@ class TrainResult:
     cancelled: bool = False
     stopped_early: bool = False
     seconds: float = 0.0
+    epoch_seconds: list[float] = field(default_factory=list)   # training phase of each epoch
+    train_images: int = 0
 
 
 def train(config: TrainConfig, *, progress: Callable[[TrainEvent], None] | None = None,
@@ -159,8 +161,11 @@ class _Trainer:
             self.log(f"resumed from {state_path} after epoch {start_epoch}")
         elif cfg.resume:
             self.log(f"nothing to resume in {self.out_dir}; starting from scratch")
+        result.train_images = s.n_train
         for epoch in range(start_epoch, cfg.epochs):
+            t0 = time.perf_counter()
             loss = self.train_epoch(epoch)
+            result.epoch_seconds.append(time.perf_counter() - t0)
             if loss is None:
                 result.cancelled = True
                 break

@@ -52,7 +52,8 @@ def test_policy_cuda_uses_bf16_or_fp16_and_channels_last():
 
 def test_cpu_policy_is_fp32_inference_mode():
     policy = execution_policy(torch.device("cpu"))
-    assert policy.amp_dtype is None and not policy.channels_last
+    assert policy.amp_dtype is None and policy.channels_last
+    assert not execution_policy(torch.device("mps")).channels_last
     with inference_context(policy):
         y = torch.ones(2, requires_grad=True) * 2
         assert torch.is_inference_mode_enabled()
