@@ -45,3 +45,12 @@ def test_normalize_batch():
     std = torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1)
     x = normalize_batch(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8), mean, std)
     assert torch.allclose(x, torch.full_like(x, 2.0))
+
+
+def test_scale_crop_pads_only_with_void_and_scales_content():
+    image, label = _pair(60, 80)
+    # Scale 0.25: the 60x80 image becomes 15x20 inside a 30x40 crop; the rest is void padding.
+    img, mask = train_transform((30, 40), 9, scale=(0.25, 0.25), jitter=0.0)(*to_tv(image, label))
+    assert img.shape == (3, 30, 40)
+    assert (mask != 9).sum() == 15 * 20
+    assert (img[:, mask == 9] == 0).all()
