@@ -20,7 +20,7 @@ from torch import nn
 
 from .backbones import BackboneWeightsError
 from .info import IMAGENET_MEAN, IMAGENET_STD, ModelInfo
-from .layers import pad_to_multiple
+from .layers import cpu_channels_last, pad_to_multiple
 
 INFO = ModelInfo(
     name="enet",
@@ -163,7 +163,7 @@ class ENet(nn.Module):
         self.fullconv = nn.ConvTranspose2d(16, num_classes, 2, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, h, w = pad_to_multiple(x, 8)
+        x, h, w = pad_to_multiple(cpu_channels_last(x), 8)
         y = self.initial(x)
         size1 = y.shape[-2:]
         y, idx1 = self.down1(y)
@@ -173,7 +173,7 @@ class ENet(nn.Module):
         y = self.stage3(self.stage2(y))
         y = self.stage4(self.up4(y, idx2, size2))
         y = self.stage5(self.up5(y, idx1, size1))
-        return self.fullconv(y)[..., :h, :w]
+        return self.fullconv(y)[..., :h, :w].contiguous()
 
 
 def build_enet(num_classes: int, pretrained_backbone: str | Path | None = None) -> ENet:

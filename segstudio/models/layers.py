@@ -22,6 +22,15 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, 
     return F.pad(x, (0, pw, 0, ph), mode=mode), h, w
 
 
+def cpu_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """NHWC activations on CPU, where oneDNN's convolutions are clearly faster with them (about
+    0.7x the time of NCHW for U-Net/ENet on 2 cores). Only the activations: weights stay
+    contiguous, so state_dicts save as they are. Other devices keep their layout."""
+    if x.device.type == "cpu" and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 def conv_bn_relu(cin: int, cout: int, kernel: int = 3) -> nn.Sequential:
     """Conv (no bias: the batch norm's shift replaces it) + BN + ReLU."""
     return nn.Sequential(

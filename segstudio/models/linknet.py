@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .info import IMAGENET_MEAN, IMAGENET_STD, ModelInfo
+from .layers import cpu_channels_last
 from .resnet_encoder import ResNetEncoder
 
 INFO = ModelInfo(
@@ -75,6 +76,7 @@ class LinkNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
+        x = cpu_channels_last(x)
         enc = self.encoder
         s1 = enc.relu(enc.bn1(enc.conv1(x)))
         s2 = enc.maxpool(s1)
@@ -89,7 +91,7 @@ class LinkNet(nn.Module):
         y = self.final_act1(self.final_full1(d, output_size=s1.shape[-2:]))
         y = self.final_full2(self.final_conv(y))
         # The 2x2 full-conv can only double: odd sides come out one pixel long.
-        return y[..., :h, :w]
+        return y[..., :h, :w].contiguous()
 
 
 def build_linknet(num_classes: int, pretrained_backbone: str | Path | None = None) -> LinkNet:

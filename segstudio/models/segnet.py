@@ -17,7 +17,7 @@ from torch import nn
 
 from .backbones import torchvision_backbone
 from .info import IMAGENET_MEAN, IMAGENET_STD, ModelInfo
-from .layers import conv_bn_relu, pad_to_multiple
+from .layers import conv_bn_relu, cpu_channels_last, pad_to_multiple
 
 INFO = ModelInfo(
     name="segnet",
@@ -61,7 +61,7 @@ class SegNet(nn.Module):
         self.decoder = nn.ModuleList(stages)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, h, w = pad_to_multiple(x, 32)
+        x, h, w = pad_to_multiple(cpu_channels_last(x), 32)
         pooled = []  # (indices, size before pooling) per stage, for the decoder's unpooling
         for layer in self.encoder:
             if isinstance(layer, nn.MaxPool2d):
@@ -72,7 +72,7 @@ class SegNet(nn.Module):
                 x = layer(x)
         for stage, (idx, size) in zip(self.decoder, reversed(pooled), strict=True):
             x = stage(self.unpool(x, idx, output_size=size))
-        return x[..., :h, :w]
+        return x[..., :h, :w].contiguous()
 
 
 def build_segnet(num_classes: int, pretrained_backbone: str | Path | None = None) -> SegNet:

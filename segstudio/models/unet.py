@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .info import IMAGENET_MEAN, IMAGENET_STD, ModelInfo
-from .layers import conv_bn_relu
+from .layers import conv_bn_relu, cpu_channels_last
 from .resnet_encoder import ResNetEncoder
 
 INFO = ModelInfo(
@@ -63,13 +63,14 @@ class UNetResNet34(nn.Module):
         self.head = nn.Conv2d(DECODER_CHANNELS[-1], num_classes, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = cpu_channels_last(x)
         feats = self.encoder(x)
         skips: list[torch.Tensor | None] = [feats[3], feats[2], feats[1], feats[0], None]
         sizes = [f.shape[-2:] for f in (feats[3], feats[2], feats[1], feats[0], x)]
         y = feats[4]
         for block, size, skip in zip(self.decoder, sizes, skips, strict=True):
             y = block(y, size, skip)
-        return self.head(y)
+        return self.head(y).contiguous()
 
 
 def build_unet_resnet34(
