@@ -71,7 +71,15 @@ def _missing_backbone_tensors(model: torch.nn.Module, path: Path) -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("name", list_models())
+def _vgg(name: str) -> bool:
+    """VGG state_dicts are 530 MB each (the classifier): those cases are in the slow set."""
+    return (model_info(name).backbone or "").startswith("vgg")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if _vgg(n) else n for n in list_models()],
+)
 def test_imagenet_from_the_hub_cache(
     name: str,
     backbone_file: Callable[[str], Path],
@@ -122,6 +130,7 @@ def test_local_weights_file(
     assert torch.equal(again.encoder.conv1.weight, model.encoder.conv1.weight)
 
 
+@pytest.mark.slow
 def test_fcn_convolutionalizes_the_imagenet_classifier(
     backbone_file: Callable[[str], Path],
 ) -> None:

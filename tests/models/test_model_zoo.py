@@ -38,7 +38,16 @@ def _randomise_zero_params(model: torch.nn.Module) -> None:
                 m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
 
 
-@pytest.fixture(scope="module", params=list_models())
+def _heavy(name: str) -> bool:
+    """The 134 M-parameter FCNs take seconds per test on 2 cores: in the slow set (CI runs it)."""
+    bounds = model_info(name).expected_params
+    return bounds is not None and bounds[0] > 100_000_000
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(n, marks=pytest.mark.slow) if _heavy(n) else n for n in list_models()],
+)
 def built(request: pytest.FixtureRequest) -> tuple[str, torch.nn.Module]:
     torch.manual_seed(0)
     model = build_model(request.param, NUM_CLASSES)
