@@ -144,8 +144,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.session is not None:
             parts.append(self.session.project.root.name)
         if self.current_key is not None:
-            doc = self.session.documents.get(self.current_key) if self.session else None
-            mark = "*" if doc is not None and doc.dirty else ""
+            mark = "*" if self.session.is_dirty(self.current_key) else ""
             state = self.session.state(self.session.entry(self.current_key)).value
             parts.append(f"{self.current_key}{mark} ({state})")
         unsaved = self.session is not None and bool(self.session.dirty_keys())
@@ -175,6 +174,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_error(str(exc), dialog=True)
             return False
         self.runs.cancel_all(wait=True)
+        if self.session is not None:
+            self.session.close()
         self.session = Session(project, self)
         self.session.save_failed.connect(lambda m: self.show_error(m, dialog=True))
         self.session.state_changed.connect(self._state_changed)
@@ -258,7 +259,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if key == self.current_key:
             conf = self.session.confidence_maps.get(key) if self.session else None
             self.canvas.set_confidence(conf)
-            self.update_title()
+        self.update_title()
 
     def refresh_current_mask(self, bbox) -> None:
         """A run changed the current image's mask (or replaced its document)."""
@@ -287,21 +288,22 @@ class MainWindow(QtWidgets.QMainWindow):
         if answer == buttons.Cancel:
             return False
         if answer == buttons.Save:
-            return self.session.save_all()
+            return self.session.save_all(wait=True)
         return True
 
     def _autosave(self) -> None:
         if self.tools.stroke_active:  # saving ends the undo step; wait for the mouse release
             return
-        if self.session is not None and self.session.dirty_keys() and self.session.save_all():
-            self.show_status("saved", 2000)
-            self.update_title()
+        if self.session is not None and self.session.dirty_keys():
+            self.session.save_all()  # written in the background; the title follows
 
     def closeEvent(self, event) -> None:
         if not self.confirm_unsaved():
             event.ignore()
             return
         self.runs.cancel_all(wait=True)
+        if self.session is not None:
+            self.session.close()
         self._save_settings()
         event.accept()
 
@@ -374,8 +376,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def act_save(self) -> None:
         if self.session is not None and self.current_key is not None:
             entry = self.session.entry(self.current_key)
-            if self.session.save(entry):
-                self.show_status(f"saved {self.session.project.label_path(entry)}")
+            if self.session.is_dirty(entry.key):
+                # Before save(): a fast write may report (e.g. a failure) within the call.
+                self.show_status(f"saving {self.session.project.label_path(entry)}", 3000)
+                self.session.save(entry)
             self.update_title()
 
     def act_quit(self) -> None:

@@ -244,7 +244,7 @@ class Runs(QtCore.QObject):
         w, session = self.w, self.session
         if session is None or self.train.busy:
             return False
-        if not session.save_all():
+        if not session.save_all(wait=True):
             w.show_error("fine-tuning needs the labels on disk, and one could not be saved",
                          dialog=True)
             return False

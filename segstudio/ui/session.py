@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,7 @@ class Session(QtCore.QObject):
 
     state_changed = QtCore.Signal(str)
     save_failed = QtCore.Signal(str)
+    _written = QtCore.Signal(str, object)  # from the writer thread, queued to the GUI thread
 
     def __init__(self, project: Project, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +57,11 @@ class Session(QtCore.QObject):
         # Guards `documents` against a worker writing a prediction for an image that the GUI
         # opens at the same moment.
         self._lock = threading.Lock()
+        self.failed: set[str] = set()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-writer")
+        self._futures: dict[str, Future] = {}
+        self._handled: set[Future] = set()
+        self._written.connect(self._finish)
 
     # -- lookup --------------------------------------------------------------------------
     @property
@@ -86,46 +93,97 @@ class Session(QtCore.QObject):
                 self.documents[entry.key] = doc
         return doc
 
+    # -- saving --------------------------------------------------------------------------
+    # Encoding a label PNG takes seconds for an 8000x6000 mask, so labels are written by one
+    # background writer (in order) from a snapshot; the document is marked saved at the
+    # snapshot and, if the write fails, the key stays in `failed` and counts as unsaved.
+
+    def is_dirty(self, key: str) -> bool:
+        doc = self.documents.get(key)
+        return key in self.failed or (doc is not None and doc.dirty)
+
     def dirty_keys(self) -> list[str]:
-        return [k for k, d in self.documents.items() if d.dirty]
+        return [k for k in self.documents if self.is_dirty(k)]
 
-    def save(self, entry: ImageEntry) -> bool:
-        """Write the image's label if it changed; False (and `save_failed`) when that failed."""
+    @property
+    def pending(self) -> bool:
+        """True while a label write is queued or running."""
+        return any(not f.done() for f in self._futures.values())
+
+    def save(self, entry: ImageEntry, *, state: ImageState | None = None,
+             wait: bool = False, confidence: float | None = None) -> bool:
+        """Write the image's label if it changed (or with `state`, always). Asynchronous
+        unless `wait`; False (and `save_failed`) when a waited-for write failed."""
         doc = self.documents.get(entry.key)
-        if doc is None or not doc.dirty:
+        if doc is None or (state is None and not self.is_dirty(entry.key)):
             return True
-        state = self.project.state(entry)
-        # A hand-edited label that is not reviewed yet is a draft: "predicted" until marked.
-        if state is ImageState.UNLABELED:
-            state = ImageState.PREDICTED
-        try:
-            self.project.save_label(entry, doc.mask, state=state, overwrite_reviewed=True)
-        except (SegstudioError, OSError) as exc:
-            log.warning("save failed: %s", exc)
-            self.save_failed.emit(_one_line(exc, self.project.label_path(entry)))
-            return False
+        if state is None:
+            state = self.project.state(entry)
+            # A hand-edited label that is not reviewed yet is a draft: "predicted" until marked.
+            if state is ImageState.UNLABELED:
+                state = ImageState.PREDICTED
+        snapshot = doc.mask.copy()
         doc.mark_saved()
-        self.state_changed.emit(entry.key)
-        return True
+        self.failed.discard(entry.key)
+        future = self._writer.submit(self._write, entry, snapshot, state, confidence)
+        self._futures[entry.key] = future
+        # Runs on the writer thread (queued to the GUI), or right here if already done.
+        future.add_done_callback(lambda f, k=entry.key: self._written.emit(k, f))
+        if not wait:
+            return True
+        future.result()
+        return self._finish(entry.key, future)
 
-    def save_all(self) -> bool:
+    def save_all(self, *, wait: bool = False) -> bool:
         ok = True
         for key in self.dirty_keys():
-            ok = self.save(self._by_key[key]) and ok
+            ok = self.save(self._by_key[key], wait=wait) and ok
+        if wait:
+            ok = self.flush() and ok
+        return ok
+
+    def flush(self) -> bool:
+        """Wait for every queued write; False when one failed."""
+        ok = True
+        for key, future in list(self._futures.items()):
+            future.result()
+            ok = self._finish(key, future) and ok
         return ok
 
     def set_reviewed(self, entry: ImageEntry, reviewed: bool, shape: tuple[int, int]) -> bool:
         """Mark reviewed (writing the label) or back to predicted."""
-        doc = self.document(entry, shape)
-        state = ImageState.REVIEWED if reviewed else ImageState.PREDICTED
+        self.document(entry, shape)
+        return self.save(entry, state=ImageState.REVIEWED if reviewed else ImageState.PREDICTED)
+
+    def close(self) -> None:
+        self.flush()
+        self._writer.shutdown(wait=True)
+
+    def _write(self, entry: ImageEntry, mask: np.ndarray, state: ImageState,
+               confidence: float | None) -> str:
+        """Writer thread: '' on success, else the one-line reason."""
         try:
-            self.project.save_label(entry, doc.mask, state=state, overwrite_reviewed=True)
+            self.project.save_label(entry, mask, state=state, overwrite_reviewed=True,
+                                    confidence=confidence)
         except (SegstudioError, OSError) as exc:
-            self.save_failed.emit(_one_line(exc, self.project.label_path(entry)))
-            return False
-        doc.mark_saved()
-        self.state_changed.emit(entry.key)
-        return True
+            log.warning("save failed: %s", exc)
+            return _one_line(exc, self.project.label_path(entry))
+        return ""
+
+    def _finish(self, key: str, future: Future) -> bool:
+        """GUI thread, once per write (queued signal or a wait, whichever comes first)."""
+        if future in self._handled:  # the wait handled it; this is the late queued signal
+            self._handled.discard(future)
+            return not future.result()
+        self._handled.add(future)
+        if self._futures.get(key) is future:
+            del self._futures[key]
+        message = future.result()
+        if message:
+            self.failed.add(key)
+            self.save_failed.emit(message)
+        self.state_changed.emit(key)
+        return not message
 
     def adopt_classes(self, classes) -> None:
         """Switch the project to another class set; only for a project without labels, whose
@@ -177,14 +235,7 @@ class Session(QtCore.QObject):
                                   f"the label {doc.mask.shape}; not applied")
             return False, None
         bbox = doc.replace(labels)
-        try:
-            self.project.save_label(
-                entry, doc.mask, state=ImageState.PREDICTED,
-                overwrite_reviewed=overwrite_reviewed, confidence=stored.mean,
-            )
-            doc.mark_saved()
-        except (SegstudioError, OSError) as exc:
-            self.save_failed.emit(_one_line(exc, self.project.label_path(entry)))
+        self.save(entry, state=ImageState.PREDICTED, confidence=stored.mean)
         self.prediction_stored(entry, stored)
         return True, bbox
 

@@ -76,14 +76,16 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     np.testing.assert_array_equal(doc.mask, painted)
 
     window.actions["save"].trigger()
-    assert not doc.dirty
-    assert not window.windowTitle().endswith("[*]")
+    qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)
+    assert not window.session.is_dirty(key)
+    qtbot.waitUntil(lambda: not window.windowTitle().endswith("[*]"), timeout=5_000)
     on_disk = read_label(project.label_path(project.entry(key)), project.classes)
     np.testing.assert_array_equal(on_disk, painted)
 
     # Mark reviewed, then fine-tune one epoch on the reviewed images.
     window.actions["mark_reviewed"].trigger()
-    assert project.state(project.entry(key)) is ImageState.REVIEWED
+    qtbot.waitUntil(lambda: project.state(project.entry(key)) is ImageState.REVIEWED,
+                    timeout=10_000)
     window.finetune.epochs.setValue(1)
     window.finetune.height.setValue(64)
     window.finetune.width.setValue(96)
@@ -122,7 +124,7 @@ def test_cancel_segmentation_and_fine_tune(window, qtbot, sample_root, tiny_chec
     assert Project.open(sample_root).checkpoints == []
 
 
-def test_failed_save_keeps_edits_and_says_why(window, sample_root, dialogs, monkeypatch):
+def test_failed_save_keeps_edits_and_says_why(window, qtbot, sample_root, dialogs, monkeypatch):
     from segstudio.core.errors import ProjectError
 
     assert window.open_folder(sample_root)
@@ -136,13 +138,19 @@ def test_failed_save_keeps_edits_and_says_why(window, sample_root, dialogs, monk
         raise ProjectError(f"cannot save label: {project.label_path(entry)}: disk full")
 
     monkeypatch.setattr(project, "save_label", fail)
+    key = window.current_key
     window.actions["save"].trigger()
-    assert doc.dirty
+    qtbot.waitUntil(lambda: "disk full" in dialogs.texts(), timeout=10_000)
+    assert window.session.is_dirty(key)
     assert "disk full" in window.statusBar().currentMessage()
-    assert "disk full" in dialogs.texts()
-    # Switching images tries again and still keeps the edit.
+    assert window.windowTitle().endswith("[*]")
+    edited = doc.mask.copy()
+    # Switching images tries again, fails again, and still keeps the edit in memory.
     window.actions["next_image"].trigger()
-    assert window.session.documents[project.entries[0].key].dirty
+    qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)
+    qtbot.waitUntil(lambda: dialogs.texts().count("disk full") == 2, timeout=10_000)
+    assert window.session.is_dirty(key)
+    np.testing.assert_array_equal(window.session.documents[key].mask, edited)
 
 
 def test_undo_survives_switching_images(window, sample_root):
@@ -157,7 +165,7 @@ def test_undo_survives_switching_images(window, sample_root):
     assert window.current_document() is doc
     assert doc.can_undo
     window.actions["undo"].trigger()
-    assert doc.dirty  # saved on switching; undoing differs from the saved mask again
+    assert window.session.is_dirty(first)  # saved on switching; the undo differs again
 
 
 def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_root,

@@ -93,10 +93,10 @@ def test_close_with_unsaved_work_asks(window, dialogs):
     buttons = QtWidgets.QMessageBox.StandardButton
     dialogs.answer = buttons.Cancel
     assert not window.close()
-    assert window.isVisible() and doc.dirty
+    assert window.isVisible() and window.session.is_dirty(window.current_key)
     dialogs.answer = buttons.Save
     assert window.close()
-    assert not doc.dirty
+    assert not window.session.is_dirty(window.current_key)
     project = window.session.project
     saved = project.read_label(project.entry(window.current_key))
     np.testing.assert_array_equal(saved, doc.mask)
