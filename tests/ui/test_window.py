@@ -142,3 +142,21 @@ def test_unexpected_errors_go_to_a_dialog(qtbot, monkeypatch):
     assert "RuntimeError: boom in a slot" in boxes[0].text()
     assert "Traceback" in boxes[0].detailedText()
     boxes[0].close()
+
+
+def test_try_a_sample_project_from_the_welcome_page(qtbot, tmp_path, monkeypatch):
+    from segstudio.core.sample import SAMPLE_CLASSES
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.stack.currentWidget() is w.welcome
+    w.welcome.sample_button.click()
+    assert w.session is not None
+    project = w.session.project
+    assert project.root.is_relative_to(tmp_path / "data")
+    assert project.classes.names == list(SAMPLE_CLASSES)
+    counts = project.counts()
+    assert counts[ImageState.REVIEWED] == 12 and counts[ImageState.UNLABELED] == 4
+    assert w.stack.currentWidget() is w.canvas
+    assert w.finetune.epochs.value() == 8  # the sample's own fine-tune settings
