@@ -116,7 +116,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _save_settings(self) -> None:
         s = self.settings
         s.set("window/geometry", self.saveGeometry())
-        s.set("window/state", self.saveState())
+        if self.session is not None:  # on the welcome page the docks are hidden on purpose
+            s.set("window/state", self.saveState())
         s.set("view/opacity", self.toolbar.opacity.value())
         s.set("tools/brush", self.toolbar.brush_size.value())
         s.set("model/arch", self.model_dock.arch.currentText())
@@ -124,9 +125,10 @@ class MainWindow(QtWidgets.QMainWindow):
         s.sync()
 
     def _set_project_widgets_enabled(self, on: bool) -> None:
+        # The welcome page stands alone; the docks and tools appear with a project.
         for dock in (self.files, self.palette, self.model_dock, self.finetune):
-            dock.setEnabled(on)
-        self.toolbar.setEnabled(on)
+            dock.setVisible(on)
+        self.toolbar.setVisible(on)
         self.stack.setCurrentWidget(self.canvas if on else self.welcome)
 
     # -- messages ------------------------------------------------------------------------

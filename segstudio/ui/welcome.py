@@ -21,6 +21,7 @@ class WelcomePage(QtWidgets.QWidget):
         title = QtWidgets.QLabel("<h1>segstudio</h1><p>Label images for semantic segmentation: "
                                  "auto-segment, brush-correct, fine-tune, re-segment.</p>")
         title.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        title.setWordWrap(True)
         box.addWidget(title)
         self.open_button = QtWidgets.QPushButton("Open a folder of images…")
         self.sample_button = QtWidgets.QPushButton("Try a sample project")
