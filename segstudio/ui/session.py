@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,6 +20,29 @@ from segstudio.core.errors import SegstudioError
 from segstudio.core.project import ImageEntry, ImageState, Project
 
 log = logging.getLogger(__name__)
+
+
+CONFIDENCE_CACHE_BYTES = 1 << 30
+
+
+class MapCache(OrderedDict):
+    """Most recent maps first to go last: a folder of 8000x6000 images would otherwise keep
+    48 MB per image; the oldest are dropped beyond `limit` bytes (segment again to see them)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.nbytes = 0
+
+    def __setitem__(self, key: str, value: np.ndarray) -> None:
+        if key in self:
+            self.nbytes -= self[key].nbytes
+            del self[key]
+        super().__setitem__(key, value)
+        self.nbytes += value.nbytes
+        while self.nbytes > self.limit and len(self) > 1:
+            _, old = self.popitem(last=False)
+            self.nbytes -= old.nbytes
 
 
 @dataclass
@@ -51,7 +75,7 @@ class Session(QtCore.QObject):
         self.project = project
         self.documents: dict[str, MaskDocument] = {}
         # Confidence maps live only in memory (uint8, 255 = certain); the project keeps the mean.
-        self.confidence_maps: dict[str, np.ndarray] = {}
+        self.confidence_maps = MapCache(CONFIDENCE_CACHE_BYTES)
         self._by_key = {e.key: e for e in project.entries}
         self._by_path = {e.path.resolve(): e for e in project.entries}
         # Guards `documents` against a worker writing a prediction for an image that the GUI

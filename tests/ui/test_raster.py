@@ -70,3 +70,4 @@ def test_boundaries_incremental_matches_full():
     np.testing.assert_array_equal(inc, ref)
     # A uniform region has no boundary inside it.
     assert (ref[10:20, 2:18] == 255).all()
+
