@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path,
                         help="checkpoint to run (default: the shipped ENet, else a fresh ENet)")
     parser.add_argument("--device", help="cpu, cuda, ... (default: best available)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads for both sides (default 1: on a shared machine "
+                        "two OpenMP threads turn every other process's burst into a stall)")
     parser.add_argument("--batch", type=int, default=1, help="images per forward (default 1)")
     parser.add_argument("--workers", type=int, default=2, help="decode threads (default 2)")
 

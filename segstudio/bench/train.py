@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "round is kept (the least disturbed by other processes)")
     parser.add_argument("--arch", default="enet", help="architecture (default enet)")
     parser.add_argument("--device", help="cpu, cuda, ... (default: best available)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads for both sides (default 1: on a shared machine "
+                        "two OpenMP threads turn every other process's burst into a stall)")
 
 
 def camvid_root() -> Path | None:

@@ -102,6 +102,22 @@ class Predictor:
         conf, labels = logits.softmax(1).max(1)
         return labels.to(torch.uint8).cpu().numpy(), conf.cpu().numpy()
 
+    def start_batch(self, images: list[np.ndarray]) -> Callable[[], list]:
+        """Run the network now; return a function that finishes the batch (softmax, argmax,
+        copy to numpy). predict_paths calls the finisher on another thread, overlapping it
+        with the next forward. Same results as predict_batch."""
+        images = [_check_image(im) for im in images]
+        h, w = images[0].shape[:2]
+        if len({im.shape for im in images}) == 1 and h <= self.tile and w <= self.tile:
+            logits = self.logits(self.to_input(np.stack(images)))
+
+            def finish() -> list:
+                labels, conf = self._reduce(logits)
+                return list(zip(labels, conf, strict=True))
+            return finish
+        done = [self.predict(im) for im in images]
+        return lambda: done
+
     def _window(self, h: int, w: int) -> torch.Tensor:
         if (h, w) not in self._windows:
             self._windows[(h, w)] = window(h, w, self.overlap).to(self.device)
@@ -181,7 +197,9 @@ def predict_paths(predictor: Predictor, paths: Iterable[str | Path], *,
                   cancel: Callable[[], bool] | None = None,
                   workers: int = 2, batch: int = 1,
                   reader: Callable[[Path], np.ndarray] | None = None) -> Iterator[PredictResult]:
-    """Predict images in order, decoding the next ones on worker threads while the model runs.
+    """Predict images in order, keeping the network busy: the next images are decoded on
+    worker threads while it runs, and each batch's softmax/argmax/copy-out runs on another
+    thread while the next batch goes through the network.
 
     Unreadable images yield a result with `error` set and the run goes on. `cancel` is checked
     before every batch; at most `workers + batch` decoded images wait in memory.
@@ -191,9 +209,11 @@ def predict_paths(predictor: Predictor, paths: Iterable[str | Path], *,
     paths = [Path(p) for p in paths]
     total, done, start = len(paths), 0, time.perf_counter()
     ahead = max(1, workers) + max(1, batch)
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode") as pool, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish") as post:
         pending: deque[tuple[Path, Future]] = deque()
         queue = iter(paths)
+        previous: tuple[list, Future | None] | None = None
 
         def refill() -> None:
             while len(pending) < ahead:
@@ -201,6 +221,20 @@ def predict_paths(predictor: Predictor, paths: Iterable[str | Path], *,
                 if path is None:
                     return
                 pending.append((path, pool.submit(_read, path, reader)))
+
+        def results(group: list, finished: Future | None) -> Iterator[PredictResult]:
+            nonlocal done
+            outputs = iter(finished.result() if finished is not None else [])
+            for path, item in group:
+                if isinstance(item, SegstudioError):
+                    result = PredictResult(path, None, None, item)
+                else:
+                    result = PredictResult(path, *next(outputs))
+                done += 1
+                if progress is not None:
+                    rate = done / max(time.perf_counter() - start, 1e-9)
+                    progress(PredictProgress(done, total, path, (total - done) / rate))
+                yield result
 
         refill()
         try:
@@ -211,17 +245,12 @@ def predict_paths(predictor: Predictor, paths: Iterable[str | Path], *,
                 refill()
                 loaded = [(p, f.result()) for p, f in group]
                 images = [im for _, im in loaded if isinstance(im, np.ndarray)]
-                outputs = iter(predictor.predict_batch(images) if images else [])
-                for path, item in loaded:
-                    if isinstance(item, SegstudioError):
-                        result = PredictResult(path, None, None, item)
-                    else:
-                        result = PredictResult(path, *next(outputs))
-                    done += 1
-                    if progress is not None:
-                        rate = done / max(time.perf_counter() - start, 1e-9)
-                        progress(PredictProgress(done, total, path, (total - done) / rate))
-                    yield result
+                finished = post.submit(predictor.start_batch(images)) if images else None
+                if previous is not None:
+                    yield from results(*previous)
+                previous = (loaded, finished)
+            if previous is not None and not (cancel is not None and cancel()):
+                yield from results(*previous)
         finally:
             for _, fut in pending:
                 fut.cancel()
