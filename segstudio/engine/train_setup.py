@@ -154,7 +154,7 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     if cfg.max_steps is not None:
         steps = min(steps, cfg.max_steps)
 
-    optimizer = make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay)
+    optimizer = make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, device)
     scheduler = make_scheduler(optimizer, cfg.schedule, steps * cfg.epochs)
     scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
     criterion = SegmentationLoss(classes.ignore_index, weights, dice=cfg.dice).to(device)

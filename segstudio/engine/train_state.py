@@ -60,5 +60,23 @@ def load_train_state(path: Path, model: nn.Module,
             state.setdefault(int(idx), {})[name] = value
     for idx, entry in meta["plain_state"].items():
         state.setdefault(int(idx), {}).update(entry)
+    for group in meta["param_groups"]:
+        if isinstance(group.get("betas"), list):
+            group["betas"] = tuple(group["betas"])
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    _match_layouts(optimizer)
     return meta["info"]
+
+
+def _match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each moment tensor its parameter's memory layout.
+
+    safetensors stores contiguous tensors, but the parameters may be channels_last; fused
+    Adam walks parameter and moments as flat buffers, so mismatched strides would pair the
+    wrong elements (silently wrong updates after a resume).
+    """
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.shape == param.shape \
+                    and value.stride() != param.stride():
+                state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
