@@ -137,7 +137,7 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     workers = cfg.workers
     if workers is None:
         # On CPU the cores are busy with the network itself, and cached data is cheap to crop.
-        workers = 0 if device.type == "cpu" else min(8, os.cpu_count() or 1)
+        workers = 0 if device.type == "cpu" else min(8, (os.cpu_count() or 1) // info.world)
     generator = torch.Generator()
     sampler = DistributedSampler(train_ds, info.world, info.rank, shuffle=True,
                                  seed=cfg.seed) if info.enabled else None
