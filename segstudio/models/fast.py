@@ -42,12 +42,14 @@ def optimize_for_inference(model: nn.Module, *, channels_last: bool = True) -> n
 
     The original is left untouched (and keeps training normally). The copy is for inference
     only: its batch norms are gone, so training it would not be the same network.
+    `channels_last=False` keeps NCHW (e.g. for MPS); a model whose class sets
+    `prefers_channels_last = False` (FCN) is kept NCHW anyway.
     """
     fast = copy.deepcopy(model).eval()
     with torch.no_grad():
         fold_batchnorms(fast)
         _drop_dropout(fast)
-    if not channels_last:
+    if not (channels_last and getattr(model, "prefers_channels_last", True)):
         return fast
     fast = fast.to(memory_format=torch.channels_last)
     return InferenceModel(fast).eval()

@@ -113,6 +113,7 @@ def test_output_shape_at_any_size(
         y = model(torch.randn(batch, 3, *size))
     assert y.shape == (batch, NUM_CLASSES, *size)
     assert y.dtype == torch.float32 and torch.isfinite(y).all()
+    assert y.is_contiguous()  # plain NCHW logits whatever layout the network uses inside
 
 
 def test_backward_reaches_every_trainable_parameter(built: tuple[str, torch.nn.Module]) -> None:
