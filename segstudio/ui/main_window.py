@@ -7,15 +7,18 @@ table in `actions.py`. This class wires them to the Session (core Project + Mask
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.errors import SegstudioError
+from segstudio.core.imageio import image_size
 from segstudio.core.project import ImageState, Project
-from segstudio.ui.actions import build_actions, show_help
+from segstudio.ui.actions import build_actions
 from segstudio.ui.canvas import Canvas
+from segstudio.ui.commands import Commands
 from segstudio.ui.docks.files import FilesDock
 from segstudio.ui.docks.finetune import FineTuneDock
 from segstudio.ui.docks.model import ModelDock
@@ -24,21 +27,30 @@ from segstudio.ui.runs import Runs
 from segstudio.ui.session import Session
 from segstudio.ui.settings import Settings
 from segstudio.ui.toolbar import ViewToolbar
-from segstudio.ui.tools import Tool, ToolController
+from segstudio.ui.tools import ToolController
 from segstudio.ui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 30_000
+# Images above this many pixels are decoded off the GUI thread (an 8000x6000 JPEG and its
+# label take about a second); smaller ones load at once, which keeps paging instant.
+BACKGROUND_LOAD_PIXELS = 12_000_000
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(Commands, QtWidgets.QMainWindow):
+    # key, session, rgb, document, image error, label error (from the loader thread)
+    _image_loaded = QtCore.Signal(str, object, object, object, str, str)
+
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = settings or Settings()
         self.session: Session | None = None
         self.current_key: str | None = None
+        self._loading: str | None = None
         self._image_shape: tuple[int, int] | None = None
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-loader")
+        self._image_loaded.connect(self._image_loaded_slot)
 
         self.canvas = Canvas()
         self.tools = ToolController(self)
@@ -223,7 +235,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.session.documents.get(self.current_key)
 
     def show_image(self, key: str) -> None:
-        """Switch to an image, autosaving the one we leave."""
+        """Switch to an image, autosaving the one we leave. Big images are decoded on a
+        background thread (the current one stays on screen until the new one is ready)."""
         if self.session is None or key == self.current_key:
             return
         self.tools.cancel_polygon()
@@ -231,22 +244,54 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.save(self.session.entry(self.current_key))
         entry = self.session.entry(key)
         try:
-            rgb = self.session.project.read_image(entry)
+            h, w = image_size(entry.path)
         except (SegstudioError, OSError) as exc:
             self.show_error(f"{exc} (skipped; the file is left as it is)")
             return
+        self._loading = key
+        session = self.session
+        if h * w <= BACKGROUND_LOAD_PIXELS:
+            self._image_loaded_slot(key, session, *self._load(session, entry))
+            return
+        self.show_status(f"loading {key} ({w}x{h})…", 0)
+
+        def task() -> None:
+            if self._loading == key:  # skip images the user has already paged past
+                self._image_loaded.emit(key, session, *self._load(session, entry))
+
+        self._loader.submit(task)
+
+    @staticmethod
+    def _load(session: Session, entry) -> tuple:
+        """(rgb, document, image error, label error); runs on the loader thread for big
+        images. The document is created here too: reading a big label file takes a while."""
+        try:
+            rgb = session.project.read_image(entry)
+        except (SegstudioError, OSError) as exc:
+            return None, None, str(exc), ""
+        try:
+            return rgb, session.document(entry, rgb.shape[:2]), "", ""
+        except (SegstudioError, OSError) as exc:
+            return rgb, None, "", str(exc)
+
+    def _image_loaded_slot(self, key: str, session, rgb, doc, error: str, label_error: str):
+        if session is not self.session or key != self._loading:
+            return  # a folder or an image chosen since
+        if error:
+            self.show_error(f"{error} (skipped; the file is left as it is)")
+            return
+        if self.statusBar().currentMessage().startswith("loading "):
+            self.statusBar().clearMessage()
         self.current_key = key
         self._image_shape = rgb.shape[:2]
         first = self.canvas.image_item.array is None
         old_shape = None if first else self.canvas.image_item.array.shape[:2]
         self.canvas.set_image(rgb, fit=first or old_shape != rgb.shape[:2])
-        try:
-            doc = self.session.document(entry, rgb.shape[:2])
-        except (SegstudioError, OSError) as exc:
+        if doc is None:
             self.canvas.label_item.clear()
             self.tools.set_document(None)
-            self.show_error(f"{exc}; the label is left as it is on disk and cannot be edited here",
-                            dialog=True)
+            self.show_error(f"{label_error}; the label is left as it is on disk and cannot be "
+                            "edited here", dialog=True)
         else:
             classes = self.session.project.classes
             self.canvas.set_mask(doc.mask, classes.palette(), classes.ignore_index)
@@ -353,150 +398,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _brush_size_changed(self, value: int) -> None:
         self.tools.set_radius(value / 2)
         self.canvas.set_brush_radius(self.tools.brush_outline_radius())
-
-    # -- commands (actions.py calls act_<name>) ------------------------------------------
-    def act_open_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of images")
-        if folder:
-            self.open_folder(Path(folder))
-
-    def act_sample_project(self) -> None:
-        from segstudio.core.sample import make_sample_project
-
-        base = QtCore.QStandardPaths.writableLocation(
-            QtCore.QStandardPaths.StandardLocation.AppDataLocation
-        )
-        folder = Path(base or Path.home() / ".segstudio") / "sample-project"
-        try:
-            if not (folder / "segstudio.json").is_file():
-                make_sample_project(folder)
-        except (SegstudioError, OSError) as exc:
-            self.show_error(f"{folder}: cannot create the sample project ({exc})", dialog=True)
-            return
-        self.open_folder(folder)
-
-    def act_save(self) -> None:
-        if self.session is not None and self.current_key is not None:
-            entry = self.session.entry(self.current_key)
-            if self.session.is_dirty(entry.key):
-                # Before save(): a fast write may report (e.g. a failure) within the call.
-                self.show_status(f"saving {self.session.project.label_path(entry)}", 3000)
-                self.session.save(entry)
-            self.update_title()
-
-    def act_quit(self) -> None:
-        self.close()
-
-    def act_undo(self) -> None:
-        doc = self.current_document()
-        if doc is not None and doc.can_undo:
-            self.tools.cancel_polygon()
-            self.canvas.refresh(doc.undo())
-            self.update_title()
-
-    def act_redo(self) -> None:
-        doc = self.current_document()
-        if doc is not None and doc.can_redo:
-            self.canvas.refresh(doc.redo())
-            self.update_title()
-
-    def act_mark_reviewed(self, checked: bool = True) -> None:
-        if self.session is None or self.current_key is None or self._image_shape is None:
-            return
-        entry = self.session.entry(self.current_key)
-        if self.session.set_reviewed(entry, checked, self._image_shape):
-            self.show_status(f"{entry.key}: {'reviewed' if checked else 'not reviewed'}")
-        self.update_title()
-
-    def _step_image(self, step: int) -> None:
-        keys = self.files.ordered_keys()
-        if not keys:
-            return
-        i = keys.index(self.current_key) + step if self.current_key in keys else 0
-        if 0 <= i < len(keys):
-            self.show_image(keys[i])
-
-    def act_next_image(self) -> None:
-        self._step_image(1)
-
-    def act_prev_image(self) -> None:
-        self._step_image(-1)
-
-    def _set_tool(self, tool: Tool) -> None:
-        self.tools.set_tool(tool)
-        self.actions[f"tool_{tool.value}"].setChecked(True)
-        self.canvas.set_brush_radius(self.tools.brush_outline_radius())
-
-    def act_tool_brush(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.BRUSH)
-
-    def act_tool_eraser(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.ERASER)
-
-    def act_tool_fill(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.FILL)
-
-    def act_tool_polygon(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.POLYGON)
-
-    def act_tool_pan(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.PAN)
-
-    def act_brush_smaller(self) -> None:
-        s = self.toolbar.brush_size
-        s.setValue(max(s.minimum(), round(s.value() / 1.25)))
-
-    def act_brush_larger(self) -> None:
-        s = self.toolbar.brush_size
-        s.setValue(min(s.maximum(), max(s.value() + 1, round(s.value() * 1.25))))
-
-    def act_finish_polygon(self) -> None:
-        self.tools.finish_polygon()
-
-    def act_cancel_polygon(self) -> None:
-        self.tools.cancel_polygon()
-
-    def act_toggle_overlay(self, checked: bool) -> None:
-        self.canvas.set_overlay_visible(checked)
-
-    def act_contour_view(self, checked: bool) -> None:
-        self.canvas.set_contour_mode(checked)
-
-    def act_confidence_view(self, checked: bool) -> None:
-        self.canvas.set_confidence_visible(checked)
-        if checked and self.session is not None and self.current_key is not None \
-                and self.current_key not in self.session.confidence_maps:
-            self.show_status("no confidence map for this image yet: segment it first")
-
-    def act_zoom_fit(self) -> None:
-        self.canvas.fit()
-
-    def act_zoom_1to1(self) -> None:
-        self.canvas.one_to_one()
-
-    def act_zoom_in(self) -> None:
-        self.canvas.zoom(1.25)
-
-    def act_zoom_out(self) -> None:
-        self.canvas.zoom(0.8)
-
-    def act_sort_confidence(self) -> None:
-        self.files.sort_by_confidence()
-
-    def act_segment_image(self) -> None:
-        self.runs.segment_current()
-
-    def act_segment_all(self) -> None:
-        self.runs.segment_unlabeled()
-
-    def act_fine_tune(self) -> None:
-        self.runs.start_fine_tune()
-
-    def act_pick_class(self, index: int) -> None:
-        self.palette.select(index)
-
-    def act_help(self) -> None:
-        show_help(self)
 
     # -- used by tests and the benchmark -------------------------------------------------
     def mask_of(self, key: str) -> np.ndarray | None:

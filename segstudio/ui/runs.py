@@ -35,6 +35,8 @@ class Runs(QtCore.QObject):
         self._stats = {"done": 0, "skipped": 0, "failed": 0}
         self._batch = None
         self._started = 0.0
+        self._predict_worker = None
+        self._train_worker = None
         dock = window.model_dock
         dock.segment_image.connect(self.segment_current)
         dock.segment_all.connect(self.segment_unlabeled)
@@ -146,10 +148,13 @@ class Runs(QtCore.QObject):
         worker = PredictWorker(checkpoint, [e.path for e in entries],
                                expected=None if self._adopt else session.project.classes,
                                store=self._store, adopt=self._adopt_classes)
-        worker.loaded.connect(self._loaded)
-        worker.result.connect(self._result)
-        worker.progress.connect(w.model_dock.show_progress)
-        worker.finished.connect(self._segment_finished)
+        # Bound slots of this GUI-thread object, so the calls are queued to the GUI thread (a
+        # lambda would run on the worker thread). Each checks sender() is the current worker:
+        # a cancelled run's queued signals may arrive after another run has started.
+        worker.loaded.connect(self._on_loaded)
+        worker.result.connect(self._on_result)
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_segment_finished)
         self._overwrite = {e.key for e in entries} if overwrite else set()
         self._stats = {"done": 0, "skipped": 0, "failed": 0}
         self._batch = session.project.batch()
@@ -157,6 +162,7 @@ class Runs(QtCore.QObject):
         self._started = time.perf_counter()
         w.model_dock.set_running(True)
         w.model_dock.show_progress(0, len(entries), -1)
+        self._predict_worker = worker
         self.predict.start(worker)
         return True
 
@@ -170,9 +176,30 @@ class Runs(QtCore.QObject):
             session.adopt_classes(meta.classes.copy())
             self._adopted = True
 
-    def _loaded(self, meta) -> None:
+    def _current(self, worker) -> bool:
+        # sender() is None once a finished run's worker is gone: never "current".
+        return worker is not None and worker is self._predict_worker
+
+    @QtCore.Slot(object)
+    def _on_loaded(self, meta) -> None:
+        self._loaded(meta, self.sender())
+
+    @QtCore.Slot(object, object)
+    def _on_result(self, res, stored) -> None:
+        self._result(res, stored, self.sender())
+
+    @QtCore.Slot(int, int, float)
+    def _on_progress(self, done: int, total: int, eta: float) -> None:
+        if self._current(self.sender()):
+            self.w.model_dock.show_progress(done, total, eta)
+
+    @QtCore.Slot(bool, str)
+    def _on_segment_finished(self, cancelled: bool, error: str) -> None:
+        self._segment_finished(cancelled, error, self.sender())
+
+    def _loaded(self, meta, worker) -> None:
         """GUI thread: show the adopted classes and reload the open image with them."""
-        if not self._adopted:
+        if not self._current(worker) or not self._adopted:
             return
         self.w.palette.set_classes(self.session.project.classes)
         key, self.w.current_key = self.w.current_key, None
@@ -190,7 +217,9 @@ class Runs(QtCore.QObject):
         return session.store_prediction(entry, res.labels, res.confidence,
                                         overwrite_reviewed=entry.key in self._overwrite)
 
-    def _result(self, res, stored) -> None:
+    def _result(self, res, stored, worker) -> None:
+        if not self._current(worker):
+            return
         session = self.session
         entry = session.entry_for_path(res.path) if session is not None else None
         if entry is None:
@@ -213,7 +242,11 @@ class Runs(QtCore.QObject):
         if applied and entry.key == self.w.current_key:
             self.w.refresh_current_mask(bbox)
 
-    def _segment_finished(self, cancelled: bool, error: str) -> None:
+    def _segment_finished(self, cancelled: bool, error: str, worker) -> None:
+        self.predict.release(worker)
+        if not self._current(worker):
+            return
+        self._predict_worker = None
         if self._batch is not None:
             try:
                 self._batch.__exit__(None, None, None)
@@ -268,16 +301,34 @@ class Runs(QtCore.QObject):
         session.project.settings["finetune"] = dict(s.__dict__)
         session.persist()
         worker = TrainWorker(settings, init=w.model_dock.current_checkpoint())
-        worker.event.connect(w.finetune.show_event)
-        worker.done.connect(self._trained)
-        worker.finished.connect(self._train_finished)
+        worker.event.connect(self._on_train_event)
+        worker.done.connect(self._on_trained)
+        worker.finished.connect(self._on_train_finished)
         self._new_checkpoint = ""
         self._train_arch = arch
         w.finetune.reset_curves()
         w.finetune.set_running(True)
         w.finetune.status.setText(f"fine-tuning {arch} on {len(reviewed)} reviewed images…")
+        self._train_worker = worker
         self.train.start(worker)
         return True
+
+    def _train_current(self, worker) -> bool:
+        return worker is not None and worker is self._train_worker
+
+    @QtCore.Slot(object)
+    def _on_train_event(self, event) -> None:
+        if self._train_current(self.sender()):
+            self.w.finetune.show_event(event)
+
+    @QtCore.Slot(object)
+    def _on_trained(self, result) -> None:
+        if self._train_current(self.sender()):
+            self._trained(result)
+
+    @QtCore.Slot(bool, str)
+    def _on_train_finished(self, cancelled: bool, error: str) -> None:
+        self._train_finished(cancelled, error, self.sender())
 
     def _trained(self, result) -> None:
         if result.best is None:  # cancelled before the first epoch ended
@@ -293,16 +344,23 @@ class Runs(QtCore.QObject):
         self.refresh_checkpoints(path)
         self._new_checkpoint = str(path)
 
-    def _train_finished(self, cancelled: bool, error: str) -> None:
+    def _train_finished(self, cancelled: bool, error: str, worker) -> None:
+        self.train.release(worker)
+        if not self._train_current(worker):
+            return
+        self._train_worker = None
         w = self.w
         w.finetune.set_running(False)
         if error:
             w.finetune.status.setText(f"failed: {error}")
             w.show_error(error, dialog=True)
-        elif cancelled and not self._new_checkpoint:
-            w.finetune.status.setText("cancelled")
+        elif cancelled:
+            new = self._new_checkpoint
+            w.finetune.status.setText(f"cancelled; kept {Path(new).parent.name}" if new
+                                      else "cancelled")
         elif self._new_checkpoint:
-            w.finetune.status.setText(f"done: {Path(self._new_checkpoint).name}")
+            w.finetune.status.setText(f"done: {Path(self._new_checkpoint).parent.name}, "
+                                      "registered and selected")
             self._offer_resegment()
         self.train_finished.emit(self._new_checkpoint)
 
@@ -321,8 +379,15 @@ class Runs(QtCore.QObject):
             self.segment(todo)
 
     def cancel_all(self, *, wait: bool = False) -> None:
+        """Cancel both runs; with `wait`, also wind them up now (before a folder switch or
+        close), so their late queued signals find nothing to do."""
         self.predict.cancel()
         self.train.cancel()
-        if wait:
-            self.predict.wait()
-            self.train.wait()
+        if not wait:
+            return
+        self.predict.wait()
+        self.train.wait()
+        if self._predict_worker is not None:
+            self._segment_finished(True, "", self._predict_worker)
+        if self._train_worker is not None:
+            self._train_finished(True, "", self._train_worker)

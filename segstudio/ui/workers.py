@@ -177,16 +177,19 @@ class TrainWorker(Worker):
 
 
 class WorkerRunner(QtCore.QObject):
-    """Owns one worker and its QThread; forgets both when the thread has stopped."""
+    """Owns one worker at a time and its QThread. Not busy once the worker has reported
+    `finished` (its thread may still be winding down: it is kept until it has stopped, so a
+    new run can start right away without destroying a running QThread)."""
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.worker: Worker | None = None
         self.thread: QtCore.QThread | None = None
+        self._winding_down: list[QtCore.QThread] = []
 
     @property
     def busy(self) -> bool:
-        return self.thread is not None
+        return self.worker is not None
 
     def start(self, worker: Worker) -> None:
         if self.busy:
@@ -197,7 +200,11 @@ class WorkerRunner(QtCore.QObject):
         # Direct: QThread.quit is thread-safe, and a queued quit would wait for the GUI loop,
         # which is blocked in wait() when the window closes.
         worker.finished.connect(thread.quit, QtCore.Qt.ConnectionType.DirectConnection)
-        thread.finished.connect(lambda t=thread: self._stopped(t))
+        # Callers connected their own slots first; those call release() themselves so they
+        # may start the next run at once. This one covers callers that do not. (A bound slot:
+        # a lambda would be called on the worker thread.)
+        worker.finished.connect(self._on_finished)
+        thread.finished.connect(self._on_thread_finished)
         self.worker, self.thread = worker, thread
         thread.start(QtCore.QThread.Priority.LowPriority)
 
@@ -206,16 +213,39 @@ class WorkerRunner(QtCore.QObject):
             self.worker.cancel()
 
     def wait(self, ms: int = 30000) -> bool:
-        """Block until the thread ends (used on close); True when it did."""
-        thread = self.thread
-        if thread is None:
-            return True
-        if not thread.wait(ms):
-            return False
-        self._stopped(thread)
-        return True
+        """Block until every thread has ended (used on close); True when they did."""
+        ok = True
+        for thread in [*self._winding_down, self.thread]:
+            if thread is None:
+                continue
+            if thread.wait(ms):
+                self._stopped(thread)
+            else:
+                ok = False
+        if ok:
+            self.worker = None
+        return ok
+
+    @QtCore.Slot()
+    def _on_thread_finished(self) -> None:
+        self._stopped(self.sender())
+
+    @QtCore.Slot(bool, str)
+    def _on_finished(self, _cancelled: bool, _error: str) -> None:
+        self.release(self.sender())
+
+    def release(self, worker: Worker | None) -> None:
+        """`worker` has finished (GUI thread): no longer busy. Idempotent; None (a sender
+        that is gone) and stale workers change nothing."""
+        if worker is not None and self.worker is worker:
+            self.worker = None
+            if self.thread is not None:
+                self._winding_down.append(self.thread)
+                self.thread = None
 
     def _stopped(self, thread: QtCore.QThread) -> None:
-        # The queued `finished` of an old thread may arrive after wait() moved on.
+        # The queued `finished` of a thread may arrive after wait() has handled it.
+        if thread in self._winding_down:
+            self._winding_down.remove(thread)
         if self.thread is thread:
             self.thread, self.worker = None, None

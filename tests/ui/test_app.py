@@ -4,8 +4,11 @@ epoch, new checkpoint registered, cancel works."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from pyqtgraph.Qt import QtWidgets
 
 from segstudio.core.labels import read_label
 from segstudio.core.project import ImageState, Project
@@ -170,8 +173,6 @@ def test_undo_survives_switching_images(window, sample_root):
 
 def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_root,
                                                           tiny_checkpoint, dialogs):
-    from pyqtgraph.Qt import QtWidgets
-
     assert window.open_folder(sample_root)
     _use_checkpoint(window, tiny_checkpoint)
     key = _unlabeled_keys(window)[0]
@@ -221,3 +222,23 @@ def test_folder_without_labels_takes_the_checkpoint_classes(window, qtbot, tmp_p
     assert window.palette.list.count() == len(SAMPLE_CLASSES)
     doc = window.current_document()
     np.testing.assert_array_equal(doc.mask, project.read_label(project.entries[0]))
+
+
+def test_switching_folders_mid_run_winds_the_run_up(window, qtbot, sample_root, tmp_path,
+                                                    tiny_checkpoint):
+    import shutil
+
+    other = Path(shutil.copytree(sample_root, tmp_path / "other"))
+    assert window.open_folder(sample_root)
+    _use_checkpoint(window, tiny_checkpoint)
+    finished = []
+    window.runs.segment_finished.connect(finished.append)
+    window.actions["segment_all"].trigger()
+    assert window.runs.predict.busy
+    assert window.open_folder(other)  # cancels and waits for the run
+    assert not window.runs.predict.busy
+    assert len(finished) == 1 and finished[0].startswith("cancelled")
+    QtWidgets.QApplication.processEvents()  # the old run's late queued signals: no effect
+    assert len(finished) == 1
+    assert window.session.project.counts()[ImageState.PREDICTED] == 0
+    assert not window.model_dock.cancel_button.isEnabled()

@@ -160,3 +160,19 @@ def test_try_a_sample_project_from_the_welcome_page(qtbot, tmp_path, monkeypatch
     assert counts[ImageState.REVIEWED] == 12 and counts[ImageState.UNLABELED] == 4
     assert w.stack.currentWidget() is w.canvas
     assert w.finetune.epochs.value() == 8  # the sample's own fine-tune settings
+
+
+def test_big_images_load_in_the_background(window, qtbot, monkeypatch):
+    from segstudio.ui import main_window
+
+    monkeypatch.setattr(main_window, "BACKGROUND_LOAD_PIXELS", 0)  # treat every image as big
+    first = window.current_key
+    keys = [e.key for e in window.session.entries]
+    window.show_image(keys[1])
+    window.show_image(keys[2])  # paged on before the first load finished: only this one shows
+    qtbot.waitUntil(lambda: window.current_key == keys[2], timeout=10_000)
+    assert first != keys[2]
+    doc = window.current_document()
+    assert window.canvas.label_item.array is doc.mask
+    assert window.tools.document is doc
+    assert window.files.ordered_keys()[window.files.view.currentIndex().row()] == keys[2]
