@@ -11,6 +11,7 @@ score map exactly and is cheaper.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -132,7 +133,7 @@ class FCN(nn.Module):
         return self.upscore(score)[..., :h, :w].contiguous()
 
 
-def build_fcn(stride: int) -> object:
+def build_fcn(stride: int) -> Callable[..., FCN]:
     def build(num_classes: int, pretrained_backbone: str | Path | None = None) -> FCN:
         return FCN(num_classes, stride, pretrained_backbone)
 
