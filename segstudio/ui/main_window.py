@@ -256,8 +256,14 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
         self.show_status(f"loading {key} ({w}x{h})…", 0)
 
         def task() -> None:
-            if self._loading == key:  # skip images the user has already paged past
-                self._image_loaded.emit(key, session, *self._load(session, entry))
+            if self._loading != key:  # skip images the user has already paged past
+                return
+            try:
+                loaded = self._load(session, entry)
+            except Exception as exc:  # a thread must report, not vanish
+                log.exception("loading %s failed", entry.path)
+                loaded = (None, None, f"{entry.path}: {type(exc).__name__}: {exc}", "")
+            self._image_loaded.emit(key, session, *loaded)
 
         self._loader.submit(task)
 
