@@ -20,6 +20,7 @@ from segstudio.engine.device import execution_policy, inference_context, select_
 from segstudio.engine.tiling import tile_starts, window
 
 MIN_SIDE = 32  # the registry's networks accept any H, W >= 32
+REDUCE_ROWS = 128  # rows of blended logits turned into labels at a time
 
 
 class Predictor:
@@ -139,15 +140,20 @@ class Predictor:
                 logits = self.logits(self.to_input(crop))[0]
                 acc[:, :, x:x + tw] += logits * win
                 wsum[:, x:x + tw] += win
-            # Rows above the next tile row's start will receive no more tiles: finish them.
+            # Rows above the next tile row's start will receive no more tiles: finish them,
+            # a slab at a time so the temporaries stay small next to the band.
             done = (ys[i + 1] - y) if i + 1 < len(ys) else th
-            blended = acc[:, :done] / wsum[:done]
-            lab, cf = self._reduce(blended.unsqueeze(0))
-            labels[y:y + done], conf[y:y + done] = lab[0], cf[0]
-            acc = torch.roll(acc, -done, dims=1)
-            wsum = torch.roll(wsum, -done, dims=0)
-            acc[:, th - done:] = 0
-            wsum[th - done:] = 0
+            for r in range(0, done, REDUCE_ROWS):
+                r1 = min(done, r + REDUCE_ROWS)
+                lab, cf = self._reduce((acc[:, r:r1] / wsum[r:r1]).unsqueeze(0))
+                labels[y + r:y + r1], conf[y + r:y + r1] = lab[0], cf[0]
+            # Shift the unfinished rows (the overlap) to the top of the band.
+            keep = th - done
+            if keep:
+                acc[:, :keep] = acc[:, done:].clone()
+                wsum[:keep] = wsum[done:].clone()
+            acc[:, keep:] = 0
+            wsum[keep:] = 0
         return labels, conf
 
 
