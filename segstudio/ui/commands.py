@@ -85,7 +85,7 @@ class Commands:
 
     def _set_tool(self, tool: Tool) -> None:
         self.tools.set_tool(tool)
-        self.actions[f"tool_{tool.value}"].setChecked(True)
+        self.command_actions[f"tool_{tool.value}"].setChecked(True)
         self.canvas.set_brush_radius(self.tools.brush_outline_radius())
 
     def act_tool_brush(self, _checked: bool = True) -> None:

@@ -74,8 +74,8 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
         self.resizeDocks([self.palette, self.model_dock, self.finetune], [330, 170, 420],
                          QtCore.Qt.Orientation.Vertical)
 
-        self.actions = build_actions(self)
-        self.toolbar = ViewToolbar(self.actions, self)
+        self.command_actions = build_actions(self)
+        self.toolbar = ViewToolbar(self.command_actions, self)
         self.addToolBar(self.toolbar)
         self.cursor_label = QtWidgets.QLabel("")
         self.cursor_label.setMinimumWidth(220)
@@ -121,7 +121,7 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
         self.toolbar.opacity.setValue(self.settings.get("view/opacity", 55, int))
         self.canvas.set_opacity(self.toolbar.opacity.value() / 100.0)
         self.toolbar.brush_size.setValue(self.settings.get("tools/brush", 16, int))
-        self.actions["toggle_overlay"].setChecked(True)
+        self.command_actions["toggle_overlay"].setChecked(True)
         self.act_tool_brush(True)
         self.finetune.apply_settings(self.settings.finetune())
 
@@ -168,13 +168,13 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
 
     def _update_edit_actions(self) -> None:
         doc = self.current_document()
-        self.actions["undo"].setEnabled(doc is not None and doc.can_undo)
-        self.actions["redo"].setEnabled(doc is not None and doc.can_redo)
+        self.command_actions["undo"].setEnabled(doc is not None and doc.can_undo)
+        self.command_actions["redo"].setEnabled(doc is not None and doc.can_redo)
         reviewed = False
         if self.session is not None and self.current_key is not None:
             entry = self.session.entry(self.current_key)
             reviewed = self.session.state(entry) is ImageState.REVIEWED
-        self.actions["mark_reviewed"].setChecked(reviewed)
+        self.command_actions["mark_reviewed"].setChecked(reviewed)
 
     # -- project -------------------------------------------------------------------------
     def open_folder(self, folder: Path) -> bool:

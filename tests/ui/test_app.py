@@ -45,7 +45,7 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     targets = _unlabeled_keys(window)
     assert len(targets) == 2
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
-        window.actions["segment_all"].trigger()
+        window.command_actions["segment_all"].trigger()
     assert sig.args[0].startswith("segmented 2 image(s)"), sig.args
     project = window.session.project
     for key in targets:
@@ -63,7 +63,7 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     before = doc.mask.copy()
     value = next(v for v in range(4) if v not in (doc.mask[12, 20], doc.mask[30, 40]))
     window.palette.select(value)
-    window.actions["tool_brush"].trigger()
+    window.command_actions["tool_brush"].trigger()
     window.tools.set_radius(6)
     tools = window.tools
     tools.drag_start((10.5, 10.5), (20.5, 12.5))
@@ -73,12 +73,12 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     assert window.windowTitle().endswith("[*]") and "*" in window.windowTitle()
     painted = doc.mask.copy()
 
-    window.actions["undo"].trigger()
+    window.command_actions["undo"].trigger()
     np.testing.assert_array_equal(doc.mask, before)
-    window.actions["redo"].trigger()
+    window.command_actions["redo"].trigger()
     np.testing.assert_array_equal(doc.mask, painted)
 
-    window.actions["save"].trigger()
+    window.command_actions["save"].trigger()
     qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)
     assert not window.session.is_dirty(key)
     qtbot.waitUntil(lambda: not window.windowTitle().endswith("[*]"), timeout=5_000)
@@ -86,7 +86,7 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     np.testing.assert_array_equal(on_disk, painted)
 
     # Mark reviewed, then fine-tune one epoch on the reviewed images.
-    window.actions["mark_reviewed"].trigger()
+    window.command_actions["mark_reviewed"].trigger()
     qtbot.waitUntil(lambda: project.state(project.entry(key)) is ImageState.REVIEWED,
                     timeout=10_000)
     window.finetune.epochs.setValue(1)
@@ -112,7 +112,7 @@ def test_cancel_segmentation_and_fine_tune(window, qtbot, sample_root, tiny_chec
     assert window.open_folder(sample_root)
     _use_checkpoint(window, tiny_checkpoint)
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
-        window.actions["segment_all"].trigger()
+        window.command_actions["segment_all"].trigger()
         window.model_dock.cancel_button.click()
     assert sig.args[0].startswith("cancelled"), sig.args
     assert not window.model_dock.cancel_button.isEnabled()
@@ -142,14 +142,14 @@ def test_failed_save_keeps_edits_and_says_why(window, qtbot, sample_root, dialog
 
     monkeypatch.setattr(project, "save_label", fail)
     key = window.current_key
-    window.actions["save"].trigger()
+    window.command_actions["save"].trigger()
     qtbot.waitUntil(lambda: "disk full" in dialogs.texts(), timeout=10_000)
     assert window.session.is_dirty(key)
     assert "disk full" in window.statusBar().currentMessage()
     assert window.windowTitle().endswith("[*]")
     edited = doc.mask.copy()
     # Switching images tries again, fails again, and still keeps the edit in memory.
-    window.actions["next_image"].trigger()
+    window.command_actions["next_image"].trigger()
     qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)
     qtbot.waitUntil(lambda: dialogs.texts().count("disk full") == 2, timeout=10_000)
     assert window.session.is_dirty(key)
@@ -162,12 +162,12 @@ def test_undo_survives_switching_images(window, sample_root):
     doc = window.current_document()
     window.palette.select((int(doc.mask[8, 8]) + 1) % 4)
     window.tools.click((8.5, 8.5), False)
-    window.actions["next_image"].trigger()
+    window.command_actions["next_image"].trigger()
     assert window.current_key != first
-    window.actions["prev_image"].trigger()
+    window.command_actions["prev_image"].trigger()
     assert window.current_document() is doc
     assert doc.can_undo
-    window.actions["undo"].trigger()
+    window.command_actions["undo"].trigger()
     assert window.session.is_dirty(first)  # saved on switching; the undo differs again
 
 
@@ -180,13 +180,13 @@ def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_
     doc = window.current_document()
     assert (doc.mask == 255).all()  # no label yet: all void
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
-        window.actions["segment_image"].trigger()
+        window.command_actions["segment_image"].trigger()
     assert sig.args[0].startswith("segmented 1 image(s)")
     assert (doc.mask != 255).all()  # the open document took the prediction
     assert window.canvas.label_item.array is doc.mask
     project = window.session.project
     np.testing.assert_array_equal(project.read_label(project.entry(key)), doc.mask)
-    window.actions["undo"].trigger()
+    window.command_actions["undo"].trigger()
     assert (doc.mask == 255).all() and doc.dirty
 
     # A reviewed image: segmenting asks first; "No" keeps the label.
@@ -194,7 +194,7 @@ def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_
     window.show_image(reviewed.key)
     before = window.current_document().mask.copy()
     dialogs.answer = QtWidgets.QMessageBox.StandardButton.No
-    window.actions["segment_image"].trigger()
+    window.command_actions["segment_image"].trigger()
     assert not window.runs.predict.busy
     assert any("is reviewed" in text for _, text in dialogs.shown)
     np.testing.assert_array_equal(window.current_document().mask, before)
@@ -214,7 +214,7 @@ def test_folder_without_labels_takes_the_checkpoint_classes(window, qtbot, tmp_p
     assert window.session.project.classes.names != list(SAMPLE_CLASSES)
     _use_checkpoint(window, tiny_checkpoint)
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
-        window.actions["segment_all"].trigger()
+        window.command_actions["segment_all"].trigger()
     assert sig.args[0].startswith("segmented 2 image(s)"), sig.args
     project = Project.open(plain)  # as saved on disk
     assert project.classes.names == list(SAMPLE_CLASSES)
@@ -233,7 +233,7 @@ def test_switching_folders_mid_run_winds_the_run_up(window, qtbot, sample_root, 
     _use_checkpoint(window, tiny_checkpoint)
     finished = []
     window.runs.segment_finished.connect(finished.append)
-    window.actions["segment_all"].trigger()
+    window.command_actions["segment_all"].trigger()
     assert window.runs.predict.busy
     assert window.open_folder(other)  # cancels and waits for the run
     assert not window.runs.predict.busy

@@ -79,7 +79,7 @@ def test_checkpoint_with_other_classes_is_refused(window, qtbot, tmp_path, dialo
     )
     window.runs._checkpoint_chosen(str(path))
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
-        window.actions["segment_all"].trigger()
+        window.command_actions["segment_all"].trigger()
     assert "segmentation failed" in sig.args[0]
     assert "classes differ" in dialogs.texts()
     assert window.session.project.counts()[ImageState.PREDICTED] == 0
