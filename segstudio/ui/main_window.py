@@ -189,7 +189,9 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
             return False
         self.runs.cancel_all(wait=True)
         if self.session is not None:
+            # Finish its writes, then let it (and its documents) go.
             self.session.close()
+            self.session.deleteLater()
         self.session = Session(project, self)
         self.session.save_failed.connect(lambda m: self.show_error(m, dialog=True))
         self.session.state_changed.connect(self._state_changed)
