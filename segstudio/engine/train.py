@@ -281,7 +281,7 @@ class _Trainer:
              bad_epochs: int, result: TrainResult) -> None:
         s, cfg = self.s, self.config
         settings = cfg.settings() | {
-            "device": device_name(self.device), "world_size": self.info.world,
+            "device_name": device_name(self.device), "world_size": self.info.world,
             "train_images": s.n_train, "val_images": s.n_val,
             "class_weights": s.weights_list, "seconds": time.perf_counter() - self.start_time,
         }
