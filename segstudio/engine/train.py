@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,10 @@ class TrainConfig:
 
     def settings(self) -> dict[str, Any]:
         """JSON-able record of how a checkpoint was trained (for its sidecar)."""
-        d = asdict(self)
-        d.pop("classes")
+        # Not asdict(): it would deep-copy `data`, which may be a live Project (with a lock).
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "classes"}
+        if hasattr(self.data, "root"):
+            d["data"] = self.data.root
         for key in ("data", "out_dir", "init", "val_dir", "backbone"):
             d[key] = None if d[key] is None else str(d[key])
         d["size"] = list(self.size)

@@ -38,6 +38,16 @@ def test_one_epoch_writes_best_and_last(sample_project, tmp_path, tiny_config):
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
+def test_a_project_object_trains_too(sample_project, tmp_path, tiny_config):
+    from segstudio.core.project import Project
+
+    project = Project.open(sample_project)
+    result, _ = _run(tiny_config(project, tmp_path, max_steps=1))
+    meta = json.loads((tmp_path / "last.json").read_text())
+    assert result.epochs_done == 1 and meta["settings"]["data"] == str(project.root)
+    assert meta["settings"]["max_steps"] == 1
+
+
 def test_seeded_runs_repeat_exactly(sample_project, tmp_path, tiny_config):
     losses = []
     for name in ("a", "b"):
