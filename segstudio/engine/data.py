@@ -49,8 +49,6 @@ def load_source(data: Any, classes: ClassSet | None = None) -> DataSource:
     from segstudio.core.project import Project
 
     project = data if isinstance(data, Project) else Project.open(data)
-    if classes is not None:
-        project.classes = classes
     if not project.entries:
         raise DatasetError(project.images_dir, "empty dataset: no images found")
     entries = project.reviewed_entries()
@@ -59,7 +57,8 @@ def load_source(data: Any, classes: ClassSet | None = None) -> DataSource:
                            "(no labels, or none marked reviewed)")
     samples = [Sample(e.key, e.path, project.label_path(e)) for e in entries]
     kind = "project" if project.project_file.is_file() else "folder"
-    return DataSource(project.root, samples, project.classes, kind)
+    # The override is ours only: a live Project (the GUI's) is never modified.
+    return DataSource(project.root, samples, classes or project.classes, kind)
 
 
 def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Sample], list[Sample]]:
