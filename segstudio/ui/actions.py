@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyqtgraph.Qt import QtGui, QtWidgets
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,9 @@ def show_help(parent: QtWidgets.QWidget) -> None:
         table.setItem(r, 0, QtWidgets.QTableWidgetItem(text))
         table.setItem(r, 1, QtWidgets.QTableWidgetItem(keys))
     table.resizeColumnsToContents()
+    table.resizeRowsToContents()
     table.horizontalHeader().setStretchLastSection(True)
+    table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     layout = QtWidgets.QVBoxLayout(dialog)
     layout.addWidget(table)
     close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
