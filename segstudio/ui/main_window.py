@@ -75,6 +75,7 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
                          QtCore.Qt.Orientation.Vertical)
 
         self.command_actions = build_actions(self)
+        self._add_recent_menu()
         self.toolbar = ViewToolbar(self.command_actions, self)
         self.addToolBar(self.toolbar)
         self.cursor_label = QtWidgets.QLabel("")
@@ -108,6 +109,23 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
         self.toolbar.opacity.valueChanged.connect(
             lambda v: self.canvas.set_opacity(v / 100.0)
         )
+
+    def _add_recent_menu(self) -> None:
+        """File > Open recent, filled from the settings each time it opens."""
+        owners = self.command_actions["open_folder"].associatedObjects()
+        file_menu = next(o for o in owners if isinstance(o, QtWidgets.QMenu))
+        self.recent_menu = QtWidgets.QMenu("Open &recent", self)
+        file_menu.insertMenu(self.command_actions["sample_project"], self.recent_menu)
+
+        def fill() -> None:
+            self.recent_menu.clear()
+            for folder in self.settings.recent_folders():
+                act = self.recent_menu.addAction(str(folder))
+                act.triggered.connect(lambda _c=False, f=folder: self.open_folder(f))
+            if self.recent_menu.isEmpty():
+                self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+        self.recent_menu.aboutToShow.connect(fill)
 
     def _restore_settings(self) -> None:
         geometry = self.settings.get("window/geometry", None)

@@ -114,6 +114,10 @@ def test_settings_persist_between_windows(qtbot, sample_root):
     assert again.toolbar.opacity.value() == 30
     assert again.toolbar.brush_size.value() == 40
     assert again.settings.recent_folders()[0] == sample_root.resolve()
+    assert again.welcome.recent.item(0).text() == str(sample_root.resolve())
+    again.recent_menu.aboutToShow.emit()
+    again.recent_menu.actions()[0].trigger()  # File > Open recent
+    assert again.session is not None and again.session.project.root == sample_root.resolve()
 
 
 def test_every_shortcut_is_listed_for_help():
