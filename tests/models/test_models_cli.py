@@ -34,3 +34,16 @@ def test_bench_models_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_models_rejects_unknown_names(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "models", "--models", "enet,deeplab"]) == 2
     assert "deeplab" in capsys.readouterr().err
+
+
+def test_bench_models_without_smp_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import segstudio.bench.models as bench
+
+    monkeypatch.setattr(bench, "_import_smp", lambda: (None, "smp is not installed: skipped"))
+    argv = ["bench", "models", "--models", "linknet", "--no-fast", "--repeat", "1"]
+    assert main([*argv, "--min-time", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "smp is not installed" in captured.err + captured.out
+    assert "linknet" in captured.out and "ours/smp" in captured.out
