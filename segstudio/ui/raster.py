@@ -100,12 +100,13 @@ def label_color_table(palette: np.ndarray, ignore_index: int) -> list[int]:
 
 
 def confidence_color_table(color: tuple[int, int, int] = (255, 0, 255)) -> list[int]:
-    """Index i = round(255 * confidence): opaque at low confidence, clear above 0.9."""
+    """Index i = round(255 * confidence): strongest at low confidence, clear above 0.9."""
     table = []
     for i in range(256):
         conf = i / 255.0
         alpha = 0.0 if conf >= 0.9 else min(1.0, (0.9 - conf) / 0.5)
-        table.append(argb(color, round(220 * alpha)))
+        # At most ~2/3 opaque: the image must stay visible under a highlight.
+        table.append(argb(color, round(170 * alpha)))
     return table
 
 

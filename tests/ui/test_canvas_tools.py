@@ -136,7 +136,7 @@ def test_contour_view_and_confidence_and_cursor(setup, qtbot):
     canvas.set_confidence_visible(True)
     assert canvas.confidence_item.isVisible()
     table = canvas.confidence_item._qimage.colorTable()
-    assert table[20] >> 24 > 150 and table[255] >> 24 == 0  # unsure: opaque, sure: clear
+    assert table[20] >> 24 > 120 and table[255] >> 24 == 0  # unsure: opaque, sure: clear
 
     scene = canvas.viewbox.mapViewToScene(QtCore.QPointF(50.5, 60.5))
     with qtbot.waitSignal(canvas.cursor_moved, timeout=1000) as sig:

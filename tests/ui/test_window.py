@@ -163,7 +163,7 @@ def test_try_a_sample_project_from_the_welcome_page(qtbot, tmp_path, monkeypatch
     counts = project.counts()
     assert counts[ImageState.REVIEWED] == 12 and counts[ImageState.UNLABELED] == 4
     assert w.stack.currentWidget() is w.canvas
-    assert w.finetune.epochs.value() == 8  # the sample's own fine-tune settings
+    assert w.finetune.epochs.value() == 12  # the sample's own fine-tune settings
 
 
 def test_big_images_load_in_the_background(window, qtbot, monkeypatch):
