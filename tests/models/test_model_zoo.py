@@ -9,6 +9,8 @@ import dataclasses
 import pytest
 import safetensors.torch
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segstudio.core.errors import SegstudioError
 from segstudio.models import (
@@ -114,6 +116,14 @@ def test_output_shape_at_any_size(
     assert y.shape == (batch, NUM_CLASSES, *size)
     assert y.dtype == torch.float32 and torch.isfinite(y).all()
     assert y.is_contiguous()  # plain NCHW logits whatever layout the network uses inside
+
+
+@settings(max_examples=4, deadline=None)
+@given(h=st.integers(32, 99), w=st.integers(32, 99))
+def test_any_size_from_32(built: tuple[str, torch.nn.Module], h: int, w: int) -> None:
+    _, model = built
+    with torch.inference_mode():
+        assert model(torch.randn(1, 3, h, w)).shape == (1, NUM_CLASSES, h, w)
 
 
 def test_backward_reaches_every_trainable_parameter(built: tuple[str, torch.nn.Module]) -> None:
