@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")  # see segstudio/__init__.py
 # Keep tests from reaching for a network or a user's hub cache.
 os.environ.setdefault("TORCH_HOME", str(Path(__file__).parent / ".no-torch-home"))
 
