@@ -60,8 +60,8 @@ class TrainConfig:
         """JSON-able record of how a checkpoint was trained (for its sidecar)."""
         # Not asdict(): it would deep-copy `data`, which may be a live Project (with a lock).
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "classes"}
-        if hasattr(self.data, "root"):
-            d["data"] = self.data.root
+        if not isinstance(self.data, str | Path):
+            d["data"] = self.data.root   # a Project
         for key in ("data", "out_dir", "init", "val_dir", "backbone"):
             d[key] = None if d[key] is None else str(d[key])
         d["size"] = list(self.size)

@@ -27,6 +27,7 @@ def test_one_epoch_writes_best_and_last(sample_project, tmp_path, tiny_config):
         "sky", "ground", "disc", "box"}
     assert 0 <= meta["metrics"]["pixel_accuracy"] <= 1
     assert meta["settings"]["size"] == [32, 48] and meta["settings"]["train_images"] == 5
+    assert meta["settings"]["data"] == str(sample_project)
     kinds = [e.kind for e in events]
     assert kinds[0] == "log" and kinds[-1] == "done" and "epoch" in kinds
     steps = [e for e in events if e.kind == "step"]
