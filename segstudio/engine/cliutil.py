@@ -1,11 +1,10 @@
-"""Small helpers shared by the train/segment/eval commands (argument parsing, progress bars)."""
+"""Small helpers shared by the train/segment/eval commands. No torch import at module level:
+the commands' parsers are built for every `segstudio --help`."""
 
 from __future__ import annotations
 
 import argparse
 import re
-
-import torch
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -32,6 +31,8 @@ def positive_int(text: str) -> int:
 def set_threads(threads: int | None) -> None:
     """Fewer intra-op threads than cores is often faster on a busy machine (no spin-waiting)."""
     if threads:
+        import torch
+
         torch.set_num_threads(threads)
 
 
