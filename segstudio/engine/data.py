@@ -65,10 +65,13 @@ def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Samp
     """Deterministic split by a hash of each key: adding images never moves old ones across.
 
     At least one image goes to each side when there are two or more; with one image it is
-    used for both (metrics then measure fit, which the caller reports).
+    used for both (metrics then measure fit, which the caller reports). A fraction of 0
+    means no validation.
     """
-    if len(samples) < 2 or val_fraction <= 0:
-        return list(samples), list(samples) if len(samples) < 2 else []
+    if len(samples) < 2:
+        return list(samples), list(samples)
+    if val_fraction <= 0:
+        return list(samples), []
     score = {s.key: zlib.crc32(s.key.encode("utf-8")) / 2**32 for s in samples}
     val = [s for s in samples if score[s.key] < val_fraction]
     if not val:
