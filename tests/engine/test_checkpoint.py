@@ -78,6 +78,17 @@ def test_corrupt_or_missing_file(tmp_path, content):
         read_checkpoint(tmp_path / "absent.safetensors")
 
 
+def test_a_pickle_is_never_unpickled(tmp_path):
+    class Boom:
+        def __reduce__(self):
+            return (pytest.fail, ("unpickled a user's file",))
+
+    pickled = tmp_path / "evil.safetensors"
+    torch.save({"weights": Boom()}, pickled)
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(pickled)
+
+
 def test_load_matching_reinitialises_only_the_head(tmp_path):
     source = build_model("enet", 11)
     target = build_model("enet", 4)
