@@ -1,7 +1,8 @@
 """The window's commands: `actions.py` wires each QAction to `act_<name>` of the window.
 
-A mixin of MainWindow, kept apart so the window module holds layout, image switching and
-saving only. Each command is a thin call into the canvas, tools, session or runs.
+A mixin of MainWindow, kept apart so the window module holds layout and saving only (image
+switching is the `image_switching.py` mixin). Each command is a thin call into the canvas,
+tools, session or runs.
 """
 
 from __future__ import annotations

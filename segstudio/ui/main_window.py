@@ -1,20 +1,19 @@
-"""The main window: layout, image switching, saving and the editing commands.
+"""The main window: layout, settings, opening folders, saving and the editing callbacks.
 
-Model runs (segmentation, fine-tuning) live in `runs.py`; docks in `docks/`; the command
-table in `actions.py`. This class wires them to the Session (core Project + MaskDocuments).
+Image switching and loading live in `image_switching.py`, the commands in `commands.py`,
+model runs (segmentation, fine-tuning) in `runs.py`, docks in `docks/` and the command table
+in `actions.py`. This class wires them to the Session (core Project + MaskDocuments).
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.errors import SegstudioError
-from segstudio.core.imageio import image_size
 from segstudio.core.project import ImageState, Project
 from segstudio.ui.actions import build_actions
 from segstudio.ui.canvas import Canvas
@@ -23,6 +22,7 @@ from segstudio.ui.docks.files import FilesDock
 from segstudio.ui.docks.finetune import FineTuneDock
 from segstudio.ui.docks.model import ModelDock
 from segstudio.ui.docks.palette import PaletteDock
+from segstudio.ui.image_switching import ImageSwitching
 from segstudio.ui.runs import Runs
 from segstudio.ui.session import Session
 from segstudio.ui.settings import Settings
@@ -32,25 +32,16 @@ from segstudio.ui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 30_000
-# Images above this many pixels are decoded off the GUI thread (an 8000x6000 JPEG and its
-# label take about a second); smaller ones load at once, which keeps paging instant.
-BACKGROUND_LOAD_PIXELS = 12_000_000
 
 
-class MainWindow(Commands, QtWidgets.QMainWindow):
-    # key, session, rgb, document, image error, label error (from the loader thread)
-    _image_loaded = QtCore.Signal(str, object, object, object, str, str)
+class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = settings or Settings()
         self.session: Session | None = None
-        self.current_key: str | None = None
-        self._loading: str | None = None
-        self._image_shape: tuple[int, int] | None = None
-        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-loader")
-        self._image_loaded.connect(self._image_loaded_slot)
+        self._init_image_switching()
 
         self.canvas = Canvas()
         self.tools = ToolController(self)
@@ -248,104 +239,6 @@ class MainWindow(Commands, QtWidgets.QMainWindow):
         except (TypeError, ValueError):
             return
         self.finetune.apply_settings(FineTuneSettings(**{**base.__dict__, **values}))
-
-    def current_document(self):
-        if self.session is None or self.current_key is None:
-            return None
-        return self.session.documents.get(self.current_key)
-
-    def show_image(self, key: str) -> None:
-        """Switch to an image, autosaving the one we leave. Big images are decoded on a
-        background thread (the current one stays on screen until the new one is ready)."""
-        if self.session is None or key == self.current_key:
-            return
-        self.tools.cancel_polygon()
-        if self.current_key is not None:
-            self.session.save(self.session.entry(self.current_key))
-        entry = self.session.entry(key)
-        try:
-            h, w = image_size(entry.path)
-        except (SegstudioError, OSError) as exc:
-            self.show_error(f"{exc} (skipped; the file is left as it is)")
-            return
-        self._loading = key
-        session = self.session
-        if h * w <= BACKGROUND_LOAD_PIXELS:
-            self._image_loaded_slot(key, session, *self._load(session, entry))
-            return
-        self.show_status(f"loading {key} ({w}x{h})…", 0)
-
-        def task() -> None:
-            if self._loading != key:  # skip images the user has already paged past
-                return
-            try:
-                loaded = self._load(session, entry)
-            except Exception as exc:  # a thread must report, not vanish
-                log.exception("loading %s failed", entry.path)
-                loaded = (None, None, f"{entry.path}: {type(exc).__name__}: {exc}", "")
-            self._image_loaded.emit(key, session, *loaded)
-
-        self._loader.submit(task)
-
-    @staticmethod
-    def _load(session: Session, entry) -> tuple:
-        """(rgb, document, image error, label error); runs on the loader thread for big
-        images. The document is created here too: reading a big label file takes a while."""
-        try:
-            rgb = session.project.read_image(entry)
-        except (SegstudioError, OSError) as exc:
-            return None, None, str(exc), ""
-        try:
-            return rgb, session.document(entry, rgb.shape[:2]), "", ""
-        except (SegstudioError, OSError) as exc:
-            return rgb, None, "", str(exc)
-
-    def _image_loaded_slot(self, key: str, session, rgb, doc, error: str, label_error: str):
-        if session is not self.session or key != self._loading:
-            return  # a folder or an image chosen since
-        if error:
-            self.show_error(f"{error} (skipped; the file is left as it is)")
-            return
-        if self.statusBar().currentMessage().startswith("loading "):
-            self.statusBar().clearMessage()
-        self.current_key = key
-        self._image_shape = rgb.shape[:2]
-        first = self.canvas.image_item.array is None
-        old_shape = None if first else self.canvas.image_item.array.shape[:2]
-        self.canvas.set_image(rgb, fit=first or old_shape != rgb.shape[:2])
-        if doc is None:
-            self.canvas.label_item.clear()
-            self.tools.set_document(None)
-            self.show_error(f"{label_error}; the label is left as it is on disk and cannot be "
-                            "edited here", dialog=True)
-        else:
-            classes = self.session.project.classes
-            self.canvas.set_mask(doc.mask, classes.palette(), classes.ignore_index)
-            doc.protect = self._protect_value()
-            self.tools.set_document(doc)
-        self.canvas.set_confidence(self.session.confidence_maps.get(key))
-        self.files.select_key(key)
-        self.update_title()
-
-    def _state_changed(self, key: str) -> None:
-        self.files.refresh_key(key)
-        if key == self.current_key:
-            conf = self.session.confidence_maps.get(key) if self.session else None
-            self.canvas.set_confidence(conf)
-        self.update_title()
-
-    def refresh_current_mask(self, bbox) -> None:
-        """A run changed the current image's mask (or replaced its document)."""
-        if self.session is None or self.current_key is None:
-            return
-        doc = self.session.documents.get(self.current_key)
-        if doc is not None and self.canvas.label_item.array is not doc.mask:
-            classes = self.session.project.classes
-            self.canvas.set_mask(doc.mask, classes.palette(), classes.ignore_index)
-            self.tools.set_document(doc)
-        else:
-            self.canvas.refresh(bbox)
-        self.update_title()
 
     def confirm_unsaved(self) -> bool:
         """Save or discard unsaved labels; False when the user cancels."""

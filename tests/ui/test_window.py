@@ -167,9 +167,9 @@ def test_try_a_sample_project_from_the_welcome_page(qtbot, tmp_path, monkeypatch
 
 
 def test_big_images_load_in_the_background(window, qtbot, monkeypatch):
-    from segstudio.ui import main_window
+    from segstudio.ui import image_switching
 
-    monkeypatch.setattr(main_window, "BACKGROUND_LOAD_PIXELS", 0)  # treat every image as big
+    monkeypatch.setattr(image_switching, "BACKGROUND_LOAD_PIXELS", 0)  # treat every image as big
     first = window.current_key
     keys = [e.key for e in window.session.entries]
     window.show_image(keys[1])
