@@ -318,8 +318,12 @@ class Runs(QtCore.QObject):
 
     @QtCore.Slot(object)
     def _on_train_event(self, event) -> None:
-        if self._train_current(self.sender()):
-            self.w.finetune.show_event(event)
+        if not self._train_current(self.sender()):
+            return
+        self.w.finetune.show_event(event)
+        if event.kind == "log" and event.message:
+            # The next step overwrites the panel's status line; the status bar keeps it a while.
+            self.w.show_status(event.message, 30000)
 
     @QtCore.Slot(object)
     def _on_trained(self, result) -> None:

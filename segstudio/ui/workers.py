@@ -143,37 +143,46 @@ class TrainWorker(Worker):
 
     def __init__(self, settings: dict[str, Any], init: Path | None = None) -> None:
         """`settings`: TrainConfig fields; `init`: a checkpoint to start from when it has the
-        same architecture and classes as the data (otherwise training starts from scratch)."""
+        same architecture (otherwise training starts from scratch). With other classes the
+        engine loads what fits and re-initialises the head, and says so in a "log" event."""
         super().__init__()
         self.settings = dict(settings)
         self.init = init
+        self.config: Any = None  # the TrainConfig the run was given, once it has started
 
     def work(self) -> None:
         from segstudio.engine.train import TrainConfig, TrainEvent, train
 
-        init = self._usable_init()
+        init, note = self._usable_init()
         message = f"starting from {init.name}" if init is not None else "starting from scratch"
-        self.event.emit(TrainEvent("log", message=message))
+        self.event.emit(TrainEvent("log", message=f"{message}{note}"))
         config = TrainConfig(**self.settings, init=init)
+        self.config = config
         result = train(config, progress=self.event.emit, cancel=self._cancel.is_set)
         if result is not None:
             self.done.emit(result)
 
-    def _usable_init(self) -> Path | None:
+    def _usable_init(self) -> tuple[Path | None, str]:
+        """(checkpoint to start from or None, a note for the user on why / how)."""
         from segstudio.core.project import Project
         from segstudio.engine.checkpoint import CheckpointError, classes_mismatch, read_checkpoint
 
         if self.init is None:
-            return None
+            return None, ""
         try:
             _, meta = read_checkpoint(self.init)
         except (CheckpointError, OSError) as exc:
             log.warning("not starting from %s: %s", self.init, exc)
-            return None
+            return None, f" ({self.init.name} cannot be read: {exc})"
+        if meta.arch != self.settings["arch"]:
+            # The engine refuses another architecture outright; scratch is the useful answer.
+            return None, f" ({self.init.name} is a {meta.arch!r} network)"
+        # Other classes still start from the checkpoint: the backbone carries over, and the
+        # engine re-initialises the head (its "log" event says which tensors).
         classes = Project.open(self.settings["data"]).classes
-        if meta.arch != self.settings["arch"] or classes_mismatch(classes, meta.classes):
-            return None
-        return self.init
+        if classes_mismatch(classes, meta.classes):
+            return self.init, " (other classes: its head is re-initialised)"
+        return self.init, ""
 
 
 class WorkerRunner(QtCore.QObject):

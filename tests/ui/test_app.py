@@ -242,3 +242,43 @@ def test_switching_folders_mid_run_winds_the_run_up(window, qtbot, sample_root, 
     assert len(finished) == 1
     assert window.session.project.counts()[ImageState.PREDICTED] == 0
     assert not window.model_dock.cancel_button.isEnabled()
+
+
+def test_fine_tune_from_a_checkpoint_with_other_classes(window, qtbot, sample_root, tmp_path,
+                                                        monkeypatch):
+    """The checkpoint is still the starting point (the engine loads what fits and
+    re-initialises the head), and the user is told so."""
+    import torch
+
+    from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint
+    from segstudio.models import build_model
+    from segstudio.ui import runs
+
+    classes = Project.open(sample_root).classes.copy()
+    classes.add("extra")
+    torch.manual_seed(0)
+    model = build_model("enet", classes.num_classes)
+    meta = CheckpointMeta(arch="enet", classes=classes, mean=model.info.mean, std=model.info.std)
+    other = save_checkpoint(model, tmp_path / "enet_other_classes", meta)
+
+    workers = []
+
+    class Recording(runs.TrainWorker):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            workers.append(self)
+
+    monkeypatch.setattr(runs, "TrainWorker", Recording)
+    assert window.open_folder(sample_root)
+    _use_checkpoint(window, other)
+    window.finetune.epochs.setValue(1)
+    window.finetune.batch.setValue(2)
+    with qtbot.waitSignal(window.runs.train_finished, timeout=120_000) as sig:
+        window.finetune.start_button.click()
+    assert sig.args[0], window.finetune.status.text()
+    assert workers[0].config.init == other
+    log_text = "\n".join(window.finetune.run_log)
+    assert f"starting from {other.name}" in log_text
+    assert "re-initialised" in log_text and "classes differ" in log_text, log_text
+    assert "re-initialised" in window.finetune.status.toolTip()
+    assert "re-initialised" in window.statusBar().currentMessage()

@@ -99,6 +99,9 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self._loss: list[float] = []
         self._miou: list[float] = []
         self._epochs: list[float] = []
+        # Step events overwrite the status line at once; the run's log messages (where it
+        # started from, what was re-initialised) stay readable in its tooltip.
+        self.run_log: list[str] = []
         self.set_running(False)
 
     # -- settings ------------------------------------------------------------------------
@@ -125,6 +128,8 @@ class FineTuneDock(QtWidgets.QDockWidget):
 
     def reset_curves(self) -> None:
         self._loss, self._miou, self._epochs = [], [], []
+        self.run_log = []
+        self.status.setToolTip("")
         self.loss_curve.setData([], [])
         self.miou_curve.setData([], [])
 
@@ -153,6 +158,8 @@ class FineTuneDock(QtWidgets.QDockWidget):
             self.status.setText(f"{text} · {eta_text}")
         elif kind == "log" and getattr(ev, "message", ""):
             self.status.setText(ev.message)
+            self.run_log.append(ev.message)
+            self.status.setToolTip("\n".join(self.run_log))
 
 
 def _spin(lo: int, hi: int, value: int, step: int = 1) -> QtWidgets.QSpinBox:
