@@ -22,3 +22,21 @@ def camvid_root() -> Path:
     if not (root / "classes.json").is_file():
         pytest.skip(f"CamVid not found at {root} (set SEGSTUDIO_CAMVID to its folder)")
     return root
+
+
+# Engine and CLI tests run tiny tensors: a second thread gains nothing, and on a shared, busy
+# 2-core machine OpenMP hand-offs make two threads several times slower than one.
+ONE_THREAD_DIRS = {"engine", "cli"}
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread(request: pytest.FixtureRequest):
+    if Path(request.node.path).parent.name not in ONE_THREAD_DIRS:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -53,8 +53,8 @@ def load_source(data: Any, classes: ClassSet | None = None) -> DataSource:
         raise DatasetError(project.images_dir, "empty dataset: no images found")
     entries = project.reviewed_entries()
     if not entries:
-        raise ProjectError(f"{project.root}: no reviewed images to train on "
-                           "(no labels, or none marked reviewed)")
+        raise ProjectError(f"{project.root}: no reviewed images (no label files, or none marked "
+                           "reviewed): label some and mark them reviewed first")
     samples = [Sample(e.key, e.path, project.label_path(e)) for e in entries]
     kind = "project" if project.project_file.is_file() else "folder"
     # The override is ours only: a live Project (the GUI's) is never modified.

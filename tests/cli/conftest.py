@@ -9,18 +9,6 @@ import pytest
 from segstudio.core.sample import make_sample_project
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors gain nothing from a second thread, and on a shared, busy 2-core machine
-    OpenMP spin-waiting makes two threads several times slower than one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def cli_project(tmp_path_factory) -> Path:
     """5 scenes (4 reviewed, 1 unlabelled), 48x64, classes sky/ground/disc/box."""
