@@ -61,8 +61,10 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
         self.addDockWidget(area.RightDockWidgetArea, self.palette)
         self.addDockWidget(area.RightDockWidgetArea, self.model_dock)
         self.addDockWidget(area.RightDockWidgetArea, self.finetune)
-        self.resizeDocks([self.files, self.palette], [300, 500], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.palette, self.model_dock, self.finetune], [330, 170, 420],
+        # Narrow side docks leave the canvas most of a 1400-px window; the classes list is
+        # tall enough for CamVid's 11 classes without scrolling.
+        self.resizeDocks([self.files, self.palette], [300, 420], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.palette, self.model_dock, self.finetune], [310, 160, 340],
                          QtCore.Qt.Orientation.Vertical)
 
         self.command_actions = build_actions(self)

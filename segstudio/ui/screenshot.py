@@ -2,7 +2,8 @@
 
 Builds a temporary project from a few CamVid validation images (or the synthetic sample when
 CamVid is absent), fine-tunes ENet briefly so the curves are real, segments the unlabeled
-images, and grabs the main window showing a labelled image with its overlay.
+images with the shipped ENet/CamVid checkpoint (the model a new user starts with), and grabs
+the main window showing one of those predictions with its overlay.
 """
 
 from __future__ import annotations
@@ -34,6 +35,27 @@ def _camvid_project(camvid: Path, dest: Path, labelled: int, unlabelled: int) ->
     return dest
 
 
+def _choose_checkpoint(window, path: Path) -> None:
+    """Pick `path` in the Model panel's weights list as a user would (no-op when absent)."""
+    combo = window.model_dock.checkpoint
+    index = combo.findData(str(path))
+    if index >= 0:
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)
+
+
+def _best_prediction(window) -> str:
+    """The most confident predicted image (the sample has no CamVid model to predict with,
+    so it falls back to the first image)."""
+    from segstudio.core.project import ImageState
+
+    project = window.session.project
+    predicted = [e for e in project.entries if project.state(e) is ImageState.PREDICTED]
+    if not predicted:
+        return project.entries[0].key
+    return max(predicted, key=lambda e: project.confidence(e) or 0.0).key
+
+
 def _wait(app, predicate, seconds: float) -> None:
     import time
 
@@ -51,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     default = Path(os.environ.get("SEGSTUDIO_CAMVID", CAMVID))
     parser.add_argument("--camvid", type=Path, default=default)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=6)
     args = parser.parse_args(argv)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -60,13 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     from pyqtgraph.Qt import QtWidgets
 
     from segstudio.core.sample import make_sample_project
+    from segstudio.engine.checkpoint import default_checkpoint
     from segstudio.ui.app import configure_runtime
     from segstudio.ui.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     configure_runtime()
+    # "No" to re-segmenting with the fine-tuned model: the predictions shown come from the
+    # shipped checkpoint, chosen below.
     QtWidgets.QMessageBox.question = staticmethod(
-        lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes
+        lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No
     )
     if (args.camvid / "classes.json").is_file():
         root = _camvid_project(args.camvid, tmp / "camvid-demo", labelled=10, unlabelled=4)
@@ -89,16 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     window.runs.segment_finished.connect(lambda _s: done.__setitem__("segment", True))
     window.runs.start_fine_tune()
     _wait(app, lambda: done["train"], 900)
-    # Answering Yes above re-segments the unlabeled images with the new model.
+    _choose_checkpoint(window, default_checkpoint())
+    window.runs.segment_unlabeled()
     _wait(app, lambda: done["segment"], 300)
     window.files.sort_by_confidence()
-    reviewed = window.session.project.reviewed_entries()
-    window.show_image(reviewed[1].key if len(reviewed) > 1 else window.session.entries[0].key)
+    window.show_image(_best_prediction(window))
     window.palette.select(3)
     window.canvas.fit()
     _wait(app, lambda: False, 0.5)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.out))
+    print("fine-tune log:", *window.finetune.run_log, sep="\n  ")
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
     window.session.save_all()
     window.close()

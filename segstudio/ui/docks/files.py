@@ -134,6 +134,7 @@ class FilesDock(QtWidgets.QDockWidget):
         self.view.setWordWrap(False)
         layout.addWidget(self.view, 1)
         self.counts = QtWidgets.QLabel()
+        self.counts.setWordWrap(True)  # else its one long line sets the dock's minimum width
         layout.addWidget(self.counts)
         self.setWidget(body)
 

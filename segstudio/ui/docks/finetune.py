@@ -88,7 +88,9 @@ class FineTuneDock(QtWidgets.QDockWidget):
             plot.hideButtons()
         self.loss_plot.setLabel("bottom", "step")
         self.miou_plot.setLabel("bottom", "epoch")
-        self.miou_plot.setYRange(0, 1)
+        self.miou_plot.setYRange(0, 1, padding=0.08)
+        # Fixed ticks: the automatic ones crowd into each other on a short plot.
+        self.miou_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen((240, 160, 60), width=1.5))
         self.miou_curve = self.miou_plot.plot(
             pen=pg.mkPen((80, 200, 120), width=2), symbol="o", symbolSize=5
