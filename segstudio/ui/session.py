@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from pyqtgraph.Qt import QtCore
@@ -77,7 +78,7 @@ class Session(QtCore.QObject):
         # Confidence maps live only in memory (uint8, 255 = certain); the project keeps the mean.
         self.confidence_maps = MapCache(CONFIDENCE_CACHE_BYTES)
         self._by_key = {e.key: e for e in project.entries}
-        self._by_path = {e.path.resolve(): e for e in project.entries}
+        self._by_path: dict[Path, ImageEntry] | None = None
         # Guards `documents` against a worker writing a prediction for an image that the GUI
         # opens at the same moment.
         self._lock = threading.Lock()
@@ -96,7 +97,13 @@ class Session(QtCore.QObject):
         return self._by_key[key]
 
     def entry_for_path(self, path) -> ImageEntry | None:
-        return self._by_path.get(path.resolve())
+        """The entry of a path that came from `entries` (prediction results echo them back).
+
+        Built on first use and without resolve(): entry paths are lazy and resolving 20,000 of
+        them would cost the fast folder listing its advantage at every open."""
+        if self._by_path is None:
+            self._by_path = {e.path: e for e in self.project.entries}
+        return self._by_path.get(Path(path))
 
     def state(self, entry: ImageEntry) -> ImageState:
         return self.project.state(entry)
