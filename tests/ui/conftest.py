@@ -79,3 +79,19 @@ def tiny_checkpoint(sample_template, tmp_path_factory) -> Path:
     model = build_model("enet", classes.num_classes)
     meta = CheckpointMeta(arch="enet", classes=classes, mean=model.info.mean, std=model.info.std)
     return save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "enet_tiny", meta)
+
+
+@pytest.fixture
+def shown_canvas(qtbot):
+    """Factory: a Canvas of the given size, shown and exposed (painting really happens)."""
+    from segstudio.ui.canvas import Canvas
+
+    def make(width: int, height: int) -> Canvas:
+        canvas = Canvas()
+        qtbot.addWidget(canvas)
+        canvas.resize(width, height)
+        canvas.show()
+        qtbot.waitExposed(canvas)
+        return canvas
+
+    return make

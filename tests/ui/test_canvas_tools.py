@@ -8,19 +8,14 @@ import pytest
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from segstudio.core.editing import MaskDocument
-from segstudio.ui.canvas import Canvas
 from segstudio.ui.tools import Tool, ToolController
 
 H, W = 120, 160
 
 
 @pytest.fixture
-def setup(qtbot):
-    canvas = Canvas()
-    qtbot.addWidget(canvas)
-    canvas.resize(640, 480)
-    canvas.show()
-    qtbot.waitExposed(canvas)
+def setup(qtbot, shown_canvas):
+    canvas = shown_canvas(640, 480)
     palette = np.zeros((256, 3), np.uint8)
     palette[:4] = [(200, 0, 0), (0, 200, 0), (0, 0, 200), (200, 200, 0)]
     doc = MaskDocument(np.zeros((H, W), np.uint8), 255)

@@ -32,12 +32,8 @@ def test_void_is_transparent_in_the_colour_table():
     assert table[1] >> 24 == 255
 
 
-def test_refresh_repaints_only_the_changed_box(qtbot):
-    canvas = Canvas()
-    qtbot.addWidget(canvas)
-    canvas.resize(600, 400)
-    canvas.show()
-    qtbot.waitExposed(canvas)
+def test_refresh_repaints_only_the_changed_box(qtbot, shown_canvas):
+    canvas = shown_canvas(600, 400)
     h, w = 1200, 1600
     mask = np.zeros((h, w), np.uint8)
     canvas.set_image(np.zeros((h, w, 3), np.uint8))
