@@ -9,12 +9,12 @@ operation works inside its own bounding box only: cost depends on the brush, not
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
 
-from segstudio.core.history import BBox, History, Patch
+from segstudio.core.history import MASK, TOUCHED, BBox, History, Patch, union
 
 # A radius below this could miss every pixel centre (a click on a pixel corner is 0.707 px
 # from the nearest centres); clamping guarantees a click always paints the pixel under it.
@@ -66,10 +66,19 @@ def capsule(
 
 
 class MaskDocument:
-    """One image's label mask plus its undo history; views share `mask`'s buffer."""
+    """One image's label mask plus its undo history; views share `mask`'s buffer.
+
+    Besides the mask it keeps `touched`: the pixels a person's tools covered (brush, eraser,
+    fill, polygon; not `replace`, which is how predictions arrive). Undo and redo restore it
+    with the mask, so an undone stroke is no longer "touched". Listeners added with
+    `on_change(fn)` are called with the changed box after every change, whoever made it
+    (a tool, undo/redo, a prediction): views subscribe instead of being told by each caller,
+    as napari's labels layer emits `paint`.
+    """
 
     def __init__(
-        self, mask: np.ndarray, ignore_index: int, *, history_bytes: int = 256 * 2**20
+        self, mask: np.ndarray, ignore_index: int, *, history_bytes: int = 256 * 2**20,
+        touched: np.ndarray | None = None,
     ) -> None:
         if mask.ndim != 2:
             raise ValueError(f"mask must be (H, W), got shape {mask.shape}")
@@ -80,6 +89,31 @@ class MaskDocument:
         self.protect: int | None = None
         self.history = History(history_bytes)
         self._saved_id = 0
+        if touched is not None and touched.shape != mask.shape:
+            raise ValueError(f"touched map {touched.shape} differs from the mask {mask.shape}")
+        self.touched: np.ndarray | None = (
+            None if touched is None else np.ascontiguousarray(touched, dtype=bool).copy())
+        self._listeners: list[Callable[[BBox], None]] = []
+
+    # ----- events --------------------------------------------------------------------------
+    def on_change(self, listener: Callable[[BBox], None]) -> Callable[[], None]:
+        """Call `listener(bbox)` after every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+        return remove
+
+    def _emit(self, bbox: BBox | None) -> BBox | None:
+        if bbox is not None:
+            for listener in list(self._listeners):
+                listener(bbox)
+        return bbox
+
+    @property
+    def touched_any(self) -> bool:
+        return self.touched is not None and bool(self.touched.any())
 
     # ----- state ---------------------------------------------------------------------------
     @property
@@ -114,21 +148,52 @@ class MaskDocument:
         self.history.end()
 
     def _apply(self, box: BBox, candidates: np.ndarray, value: int) -> BBox | None:
-        """Set `value` on the candidate pixels of `box` that change (honouring protect),
-        recording their old values; returns the tight box of what changed."""
+        """A person's tool: set `value` on the candidate pixels of `box` that change
+        (honouring protect), recording their old values, and mark every candidate pixel the
+        tool may paint as touched (painting a class over itself confirms it); returns the tight
+        box of what changed in the mask or in `touched`."""
+        # The touch and the paint are one undo step even outside a stroke (a fill, a polygon).
+        single = not self.history.in_stroke
+        if single:
+            self.history.begin()
+        try:
+            return self._emit(self._paint(box, candidates, value))
+        finally:
+            if single:
+                self.history.end()
+
+    def _paint(self, box: BBox, candidates: np.ndarray, value: int) -> BBox | None:
         y0, x0, y1, x1 = box
         view = self.mask[y0:y1, x0:x1]
-        changed = candidates & (view != value)
-        if self.protect is not None:
-            changed &= view == self.protect
+        allowed = candidates if self.protect is None else candidates & (view == self.protect)
+        changed = allowed & (view != value)
+        touch_box = self._touch(box, allowed)
         tight = _tight(changed)
         if tight is None:
-            return None
+            return touch_box
         ty0, tx0, ty1, tx1 = tight
         changed = changed[ty0:ty1, tx0:tx1]
         bbox = (y0 + ty0, x0 + tx0, y0 + ty1, x0 + tx1)
         self.history.record(Patch.capture(self.mask, bbox, changed))
         self.mask[bbox[0] : bbox[2], bbox[1] : bbox[3]][changed] = value
+        return union(bbox, touch_box)
+
+    def _touch(self, box: BBox, pixels: np.ndarray) -> BBox | None:
+        """Mark `pixels` (a bool map of `box`) touched, undoably; the box of new ones."""
+        if self.touched is None:
+            if not pixels.any():
+                return None
+            self.touched = np.zeros(self.mask.shape, bool)
+        y0, x0, y1, x1 = box
+        new = pixels & ~self.touched[y0:y1, x0:x1]
+        tight = _tight(new)
+        if tight is None:
+            return None
+        ty0, tx0, ty1, tx1 = tight
+        new = new[ty0:ty1, tx0:tx1]
+        bbox = (y0 + ty0, x0 + tx0, y0 + ty1, x0 + tx1)
+        self.history.record(Patch.flip(bbox, new, TOUCHED))
+        self.touched[bbox[0] : bbox[2], bbox[1] : bbox[3]][new] = True
         return bbox
 
     def brush(
@@ -199,14 +264,19 @@ class MaskDocument:
         self.history.record(Patch.capture(self.mask, tight, changed[y0:y1, x0:x1]))
         # Unchanged pixels are equal in both, so a plain copy of the box is exact (and fast).
         np.copyto(self.mask[y0:y1, x0:x1], new[y0:y1, x0:x1])
+        self._emit(tight)
         return tight
 
     # ----- history -------------------------------------------------------------------------
+    def _layers(self) -> dict[int, np.ndarray]:
+        return {MASK: self.mask} if self.touched is None else {MASK: self.mask,
+                                                               TOUCHED: self.touched}
+
     def undo(self) -> BBox | None:
-        return self.history.undo(self.mask)
+        return self._emit(self.history.undo(self._layers()))
 
     def redo(self) -> BBox | None:
-        return self.history.redo(self.mask)
+        return self._emit(self.history.redo(self._layers()))
 
     @property
     def history_nbytes(self) -> int:

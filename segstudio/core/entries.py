@@ -9,9 +9,26 @@ from typing import Any
 
 
 class ImageState(StrEnum):
+    """How much of an image's label a person stands behind, from nothing to everything.
+
+    UNLABELED: no label file. PREDICTED: a network's label nobody has touched. EDITED: a
+    person changed some pixels (recorded as the image's *touched* pixels) but has not reviewed
+    the whole. REVIEWED: a person accepted the whole label.
+    """
+
     UNLABELED = "unlabeled"
     PREDICTED = "predicted"
+    EDITED = "edited"
     REVIEWED = "reviewed"
+
+    @property
+    def rank(self) -> int:
+        """Order by human involvement: a record never moves down this order by itself."""
+        return _RANK[self]
+
+
+_RANK = {ImageState.UNLABELED: 0, ImageState.PREDICTED: 1, ImageState.EDITED: 2,
+         ImageState.REVIEWED: 3}
 
 
 class ImageEntry:

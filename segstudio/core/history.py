@@ -32,15 +32,22 @@ def union(a: BBox | None, b: BBox | None) -> BBox | None:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
+# The arrays a patch may belong to: the label mask, or the document's touched-pixel map.
+MASK, TOUCHED = 0, 1
+
+
 @dataclass
 class Patch:
     bbox: BBox
     shape: tuple[int, int]  # of the box
     packed: np.ndarray | None  # np.packbits of the changed-pixel map; None: the whole box
-    values: np.ndarray  # uint8, one per changed pixel: what the next swap writes
+    values: np.ndarray  # one per changed pixel (mask's dtype): what the next swap writes
+    layer: int = MASK
+    inverts: bool = False  # a bool layer whose changed pixels are inverted (no values kept)
 
     @classmethod
-    def capture(cls, mask: np.ndarray, bbox: BBox, changed: np.ndarray) -> Patch:
+    def capture(cls, mask: np.ndarray, bbox: BBox, changed: np.ndarray,
+                layer: int = MASK) -> Patch:
         """Record the current values of `mask` at `changed` (a bool map of the box) before
         they are overwritten."""
         y0, x0, y1, x1 = bbox
@@ -49,8 +56,15 @@ class Patch:
         # ever runs on the state right after this step, where they hold their old values),
         # costs at most ~2x the memory of the sparse form, and copies instead of gathering.
         if np.count_nonzero(changed) * _DENSE_FRACTION[1] >= changed.size * _DENSE_FRACTION[0]:
-            return cls(bbox, changed.shape, None, view.ravel().copy())
-        return cls(bbox, changed.shape, np.packbits(changed, axis=None), view[changed])
+            return cls(bbox, changed.shape, None, view.ravel().copy(), layer)
+        return cls(bbox, changed.shape, np.packbits(changed, axis=None), view[changed], layer)
+
+    @classmethod
+    def flip(cls, bbox: BBox, changed: np.ndarray, layer: int) -> Patch:
+        """A patch of a bool layer whose `changed` pixels are about to be inverted (touched
+        pixels only ever go from False to True): the map alone is enough, no values."""
+        return cls(bbox, changed.shape, np.packbits(changed, axis=None),
+                   np.empty(0, np.uint8), layer, inverts=True)
 
     def _changed(self) -> np.ndarray:
         h, w = self.shape
@@ -60,6 +74,9 @@ class Patch:
     def swap(self, mask: np.ndarray) -> None:
         y0, x0, y1, x1 = self.bbox
         view = mask[y0:y1, x0:x1]
+        if self.inverts:
+            view ^= self._changed()   # undo and redo both invert
+            return
         if self.packed is None:
             current = view.ravel().copy()
             np.copyto(view, self.values.reshape(view.shape))
@@ -149,23 +166,26 @@ class History:
             self.nbytes += patch.nbytes
             self._commit(step)
 
-    def undo(self, mask: np.ndarray) -> BBox | None:
+    def undo(self, layers: np.ndarray | dict[int, np.ndarray]) -> BBox | None:
+        """Undo the last step on `layers` (the mask, or {MASK: mask, TOUCHED: touched})."""
         self.end()
         if not self._undo:
             return None
         step = self._undo.pop()
+        arrays = layers if isinstance(layers, dict) else {MASK: layers}
         for patch in reversed(step.patches):
-            patch.swap(mask)
+            patch.swap(arrays[patch.layer])
         self._redo.append(step)
         return step.bbox
 
-    def redo(self, mask: np.ndarray) -> BBox | None:
+    def redo(self, layers: np.ndarray | dict[int, np.ndarray]) -> BBox | None:
         self.end()
         if not self._redo:
             return None
         step = self._redo.pop()
+        arrays = layers if isinstance(layers, dict) else {MASK: layers}
         for patch in step.patches:
-            patch.swap(mask)
+            patch.swap(arrays[patch.layer])
         self._undo.append(step)
         return step.bbox
 

@@ -5,19 +5,25 @@ Layout: a folder with `images/` keeps labels in `labels/` beside it (CamVid's la
 folder is a plain folder of images whose labels go to `<folder>/labels/`. Subfolders are listed
 recursively; `labels/`, `checkpoints/` and hidden folders are never taken for images. An image's
 identity is its posix path relative to the images folder ("sub/0001.jpg"); its label is that
-path with a `.png` suffix under the labels folder.
+path with a `.png` suffix under the labels folder. segstudio's own store (touched pixels, the
+lock file) is the hidden `<folder>/.segstudio/`.
 
-States: an image with no label file is UNLABELED. A label file with no record in segstudio.json
-is REVIEWED: label files that exist before segstudio ever saw the folder (CamVid's) were made by
-people, and assuming otherwise would let a prediction overwrite them. Everything segstudio writes
-is recorded with its state, and the record is written before the label, so a crash can only
-leave an image looking *more* reviewed than it is, never less.
+States (see `ImageState`): an image with no label file is UNLABELED. A label file with no record
+in segstudio.json is REVIEWED: label files that exist before segstudio ever saw the folder
+(CamVid's) were made by people, and assuming otherwise would let a prediction overwrite them.
+
+The rules that keep a person's work (all enforced here, for the GUI and the CLI alike):
+- a PREDICTED save never replaces a REVIEWED label unless the caller says so, and on an EDITED
+  image it replaces only the pixels the person did not touch (the image stays EDITED);
+- every save re-reads segstudio.json under a lock and merges (`project_file.merge`), so another
+  writer's records survive and a record never moves down the states' order by itself;
+- writes are ordered so that a crash or a failed write (full disk) can only leave an image
+  looking *more* reviewed than it is, and memory always ends up agreeing with the disk.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import posixpath
 import threading
 import time
@@ -29,16 +35,18 @@ from typing import Any
 import numpy as np
 
 from segstudio.core import imageio
+from segstudio.core import project_file as pf
 from segstudio.core.atomic import atomic_write_json, is_writable
 from segstudio.core.classes import ClassSet, default_classes
 from segstudio.core.entries import ImageEntry, ImageState
 from segstudio.core.errors import ClassSetError, LabelError, ProjectError, WriteError
 from segstudio.core.labels import read_label, write_label
 from segstudio.core.listing import scan_files
+from segstudio.core.touched import STORE_DIR, read_touched, touched_rel, write_touched
 
-PROJECT_FILE = "segstudio.json"
-FORMAT = "segstudio-project"
-VERSION = 1
+PROJECT_FILE = pf.PROJECT_FILE
+FORMAT = pf.FORMAT
+VERSION = pf.VERSION
 # Inside `batch()`, segstudio.json is rewritten at most this often (and once at the end).
 _BATCH_FLUSH_S = 2.0
 
@@ -66,8 +74,14 @@ class Project:
         self._label_override: dict[str, str] = {}  # only for keys whose stems collide
         self._labels: set[str] | None = None
         self._lock = threading.RLock()
+        self._file_lock = pf.FileLock(root / STORE_DIR / "lock")
+        # What segstudio.json held when this writer last read or wrote it (the merge base),
+        # its file signature, and the image keys changed since (explicit: by a user action).
+        self._base: dict[str, Any] = {}
+        self._sig: tuple[int, int, int] | None = None
+        self._dirty: set[str] = set()
+        self._explicit: set[str] = set()
         self._batch_depth = 0
-        self._pending = False
         self._last_flush = 0.0
 
     # ----- opening -------------------------------------------------------------------------
@@ -94,47 +108,30 @@ class Project:
     def checkpoints_dir(self) -> Path:
         return self.root / "checkpoints"
 
+    @property
+    def store_dir(self) -> Path:
+        """segstudio's own hidden folder in the project (touched pixels, lock file)."""
+        return self.root / STORE_DIR
+
     def _load(self) -> None:
-        path = self.project_file
-        if not path.is_file():
+        self._sig = self._disk_signature()
+        data = self._read_disk()   # {} for a folder segstudio has never written to
+        if "classes" not in data:
             self.classes = self._find_classes_json() or default_classes()
-            return
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ProjectError(f"{path}: cannot read project file ({e})") from None
-        if not isinstance(data, dict):
-            raise ProjectError(f"{path}: not a segstudio project file")
-        version = data.get("version", VERSION)
-        if not isinstance(version, int) or version > VERSION:
-            raise ProjectError(f"{path}: written by a newer segstudio (format {version})")
-        try:
-            if "classes" in data:
-                self.classes = ClassSet.from_dict(data["classes"])
-            else:
-                self.classes = self._find_classes_json() or default_classes()
-        except ClassSetError as e:
-            raise ProjectError(f"{path}: {e}") from None
-        settings = data.get("settings", {})
-        images = data.get("images", {})
-        checkpoints = data.get("checkpoints", [])
-        if not (isinstance(settings, dict) and isinstance(images, dict)):
-            raise ProjectError(f"{path}: 'settings' and 'images' must be objects")
-        if not isinstance(checkpoints, list):
-            raise ProjectError(f"{path}: 'checkpoints' must be a list")
-        valid = {s.value for s in ImageState}
-        for key, rec in images.items():
-            conf = rec.get("confidence") if isinstance(rec, dict) else None
-            if (
-                not isinstance(rec, dict)
-                or rec.get("state", "unlabeled") not in valid
-                or not (conf is None or isinstance(conf, int | float))
-            ):
-                raise ProjectError(f"{path}: bad record for image {key!r}: {rec!r}")
-        for rec in checkpoints:
-            if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
-                raise ProjectError(f"{path}: bad checkpoint record {rec!r}")
-        self.settings, self._records, self.checkpoints = settings, images, checkpoints
+        self._adopt(data)
+        self._base = data
+
+    def _adopt(self, doc: dict[str, Any]) -> None:
+        """Make the in-memory view `doc` (validated); keeps object identities callers hold."""
+        if "classes" in doc and doc["classes"] != self.classes.to_dict():
+            try:
+                self.classes = ClassSet.from_dict(doc["classes"])
+            except ClassSetError as e:
+                raise ProjectError(f"{self.project_file}: {e}") from None
+        self.settings.clear()
+        self.settings.update(doc.get("settings", {}))
+        self.checkpoints[:] = list(doc.get("checkpoints", []))
+        self._records = {k: dict(v) for k, v in doc.get("images", {}).items()}
 
     def _find_classes_json(self) -> ClassSet | None:
         # A dataset's classes.json sits in the folder or one level up (camvid/classes.json
@@ -201,13 +198,19 @@ class Project:
     def label_path(self, entry: ImageEntry) -> Path:
         return self.labels_dir / self._label_key(entry)
 
+    def touched_path(self, entry: ImageEntry) -> Path:
+        return self.root / touched_rel(self._label_key(entry))
+
     def _label_set(self) -> set[str]:
         if self._labels is None:
             self._labels = set(scan_files(self.labels_dir, (".png",)))
         return self._labels
 
     def has_label(self, entry: ImageEntry) -> bool:
-        return self._label_key(entry) in self._label_set()
+        if self._label_key(entry) in self._label_set():
+            return True
+        # A record without a known label file: another writer may have just written it.
+        return entry.key in self._records and self._label_exists(entry)
 
     def state(self, entry: ImageEntry) -> ImageState:
         if not self.has_label(entry):
@@ -221,8 +224,11 @@ class Project:
             out[self.state(e)] += 1
         return out
 
+    def entries_in(self, *states: ImageState) -> list[ImageEntry]:
+        return [e for e in self.entries if self.state(e) in states]
+
     def reviewed_entries(self) -> list[ImageEntry]:
-        return [e for e in self.entries if self.state(e) is ImageState.REVIEWED]
+        return self.entries_in(ImageState.REVIEWED)
 
     def read_label(self, entry: ImageEntry) -> np.ndarray | None:
         """The label mask, checked against the classes and the image size; None when absent."""
@@ -230,6 +236,10 @@ class Project:
         if not path.is_file():
             return None
         return read_label(path, self.classes, expected_shape=imageio.image_size(entry.path))
+
+    def touched(self, entry: ImageEntry) -> np.ndarray | None:
+        """The pixels a person touched ((H, W) bool), None when there are none."""
+        return read_touched(self.touched_path(entry), imageio.image_size(entry.path))
 
     def save_label(
         self,
@@ -239,52 +249,31 @@ class Project:
         state: ImageState,
         overwrite_reviewed: bool = False,
         confidence: float | None = None,
+        touched: np.ndarray | None = None,
     ) -> bool:
-        """Atomically write the label and record its state. Returns False, writing nothing,
-        when a PREDICTED label would replace a REVIEWED one and `overwrite_reviewed` is False."""
-        state = ImageState(state)
-        if state is ImageState.UNLABELED:
-            raise ValueError("save_label needs state PREDICTED or REVIEWED")
-        path = self.label_path(entry)
-        with self._lock:
-            if (
-                state is ImageState.PREDICTED
-                and not overwrite_reviewed
-                and self.state(entry) is ImageState.REVIEWED
-            ):
-                return False
-            h, w = imageio.image_size(entry.path)
-            if mask.shape[:2] != (h, w):
-                raise LabelError(
-                    path, f"mask is {mask.shape[1]}x{mask.shape[0]} but image is {w}x{h}"
-                )
-            before = self._records.get(entry.key)
-            rec = dict(before or {})
-            rec["state"] = state.value
-            if confidence is not None:
-                rec["confidence"] = float(confidence)
-            elif state is ImageState.REVIEWED:
-                rec.pop("confidence", None)  # a person's label has no model confidence
-            self._records[entry.key] = rec
-            try:
-                self._changed()  # record first: see the module docstring
-                self._mkdir(path.parent)
-                write_label(path, mask, self.classes)
-            except (WriteError, ProjectError) as e:
-                if before is None:
-                    self._records.pop(entry.key, None)
-                else:
-                    self._records[entry.key] = before
-                raise ProjectError(f"cannot save label: {e}") from None
-            self._label_set().add(self._label_key(entry))
-        return True
+        """Atomically write the label and record its state; False (nothing written) when a
+        PREDICTED label would replace a REVIEWED one and `overwrite_reviewed` is False.
+
+        PREDICTED on an EDITED image keeps the touched pixels' values and the image stays
+        EDITED (with `overwrite_reviewed` the prediction replaces everything instead). EDITED
+        saves accumulate `touched` with what was recorded; REVIEWED keeps them (un-reviewing
+        then returns to EDITED). Moving an image down the states' order (un-reviewing,
+        re-segmenting a reviewed image on request) is an explicit change that wins over other
+        writers.
+        """
+        from segstudio.core import label_saving
+
+        return label_saving.save(self, entry, mask, ImageState(state), overwrite_reviewed,
+                                 confidence, touched)
 
     def set_state(self, entry: ImageEntry, state: ImageState) -> None:
+        """A user's explicit state change (the label file stays as it is)."""
         state = ImageState(state)
-        with self._lock:
-            if state is not ImageState.UNLABELED and not self.has_label(entry):
+        with self._locked():
+            if state is not ImageState.UNLABELED and not self._label_exists(entry):
                 raise ProjectError(f"{entry.path}: has no label file to mark {state.value}")
-            self._records.setdefault(entry.key, {})["state"] = state.value
+            self._journal(entry.key, {**self._records.get(entry.key, {}), "state": state.value},
+                          explicit=True)
             self._changed()
 
     def confidence(self, entry: ImageEntry) -> float | None:
@@ -293,33 +282,78 @@ class Project:
         return None if value is None else float(value)
 
     def set_confidence(self, entry: ImageEntry, value: float) -> None:
-        with self._lock:
-            self._records.setdefault(entry.key, {})["confidence"] = float(value)
+        with self._locked():
+            record = {**self._records.get(entry.key, {}), "confidence": float(value)}
+            record.setdefault("state", self.state(entry).value)
+            self._journal(entry.key, record)
             self._changed()
 
-    # ----- checkpoints ---------------------------------------------------------------------
-    def register_checkpoint(self, path: str | Path, arch: str, metrics: dict) -> None:
-        """Record a checkpoint (path relative to the root when inside it); replaces a record
-        with the same path."""
-        p = Path(path).expanduser().resolve()
+    # Internal helpers of the saving protocol (core.label_saving) --------------------------
+    def _label_exists(self, entry: ImageEntry) -> bool:
+        """Whether the label file exists now (another writer may have made it)."""
+        key = self._label_key(entry)
+        exists = self.label_path(entry).is_file()
+        labels = self._label_set()
+        if exists:
+            labels.add(key)
+        else:
+            labels.discard(key)
+        return exists
+
+    def _write_label_file(self, entry: ImageEntry, mask: np.ndarray) -> None:
+        path = self.label_path(entry)
+        self._mkdir(path.parent)
         try:
-            rel = p.relative_to(self.root).as_posix()
-        except ValueError:
-            rel = str(p)
+            write_label(path, mask, self.classes)
+        except WriteError as e:
+            raise ProjectError(f"cannot save label: {e}") from None
+        self._label_set().add(self._label_key(entry))
+
+    def _write_touched_file(self, entry: ImageEntry, touched: np.ndarray) -> None:
+        path = self.touched_path(entry)
+        self._mkdir(path.parent)
+        try:
+            write_touched(path, touched)
+        except WriteError as e:
+            raise ProjectError(f"cannot save touched pixels: {e}") from None
+
+    def _remove_touched_file(self, entry: ImageEntry) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.touched_path(entry).unlink()
+
+    # ----- checkpoints ---------------------------------------------------------------------
+    def register_checkpoint(self, path: str | Path, arch: str, metrics: dict,
+                            **fields: Any) -> dict:
+        """Record a checkpoint (path relative to the root when inside it); replaces a record
+        with the same path. `fields`: run details (status, parent, start_miou, settings...).
+        Returns the record."""
+        rel = self.relative_path(path)
+        old = next((c for c in self.checkpoints if c.get("path") == rel), {})
         record = {
+            **old,
             "path": rel,
             "arch": arch,
             "metrics": dict(metrics),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "created": old.get("created") or datetime.now(UTC).isoformat(timespec="seconds"),
+            **fields,
         }
         with self._lock:
-            self.checkpoints = [c for c in self.checkpoints if c.get("path") != rel]
+            self.checkpoints[:] = [c for c in self.checkpoints if c.get("path") != rel]
             self.checkpoints.append(record)
-            self._changed()
+            self.save()
+        return record
 
-    def checkpoint_path(self, record: dict) -> Path:
-        """Absolute path of a registered checkpoint record."""
-        p = Path(record["path"])
+    def relative_path(self, path: str | Path) -> str:
+        """How a path is stored: relative (posix) when inside the project, else absolute."""
+        p = Path(path).expanduser().resolve()
+        try:
+            return p.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(p)
+
+    def checkpoint_path(self, record: dict | str) -> Path:
+        """Absolute path of a registered checkpoint record (or of a stored path)."""
+        p = Path(record["path"] if isinstance(record, dict) else record)
         return p if p.is_absolute() else self.root / p
 
     # ----- persistence ---------------------------------------------------------------------
@@ -332,19 +366,111 @@ class Project:
                 # Shallow copies are atomic under the GIL: the GUI may edit settings meanwhile.
                 "settings": dict(self.settings),
                 "images": {k: dict(v) for k, v in sorted(self._records.items())},
-                "checkpoints": list(self.checkpoints),
+                "checkpoints": [dict(c) for c in self.checkpoints],
             }
 
-    def save(self) -> None:
-        """Atomically write segstudio.json; ProjectError when the folder is not writable."""
+    def _mine(self) -> dict[str, Any]:
+        return {"classes": self.classes.to_dict(), "settings": dict(self.settings),
+                "images": self._records, "checkpoints": [dict(c) for c in self.checkpoints]}
+
+    @property
+    def _journal_path(self) -> Path:
+        return self.store_dir / pf.JOURNAL
+
+    def _disk_signature(self) -> tuple:
+        return pf.signature(self.project_file), pf.signature(self._journal_path)
+
+    def _read_disk(self) -> dict[str, Any]:
+        """segstudio.json with the journal's records applied: what the disk says now."""
+        doc = pf.read(self.project_file) or {}
+        return pf.apply_journal(doc, pf.read_journal(self._journal_path))
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The folder lock, with this view brought up to date with the disk inside it. Only
+        for writing: a read-only folder (a shared dataset) is refused before anything, even
+        the lock file, is created there."""
         with self._lock:
             self._checkis_writable(self.root)
-            try:
-                atomic_write_json(self.project_file, self.to_dict())
-            except WriteError as e:
-                raise ProjectError(f"{self.root}: cannot save the project ({e.problem})") from None
-            self._pending = False
-            self._last_flush = time.monotonic()
+            with self._file_lock:
+                self._sync()
+                yield
+
+    def _sync(self) -> None:
+        """Merge what another writer saved into this view (keeping this one's changes)."""
+        sig = self._disk_signature()
+        if sig == self._sig:
+            return
+        disk = self._read_disk()
+        self._adopt(pf.merge(disk, self._base, self._mine(), self._dirty, self._explicit))
+        self._base, self._sig = disk, sig
+
+    def sync(self) -> None:
+        """Pick up changes other writers made (another window, the CLI); writes nothing."""
+        with self._lock:
+            before = self._sig
+            self._sync()
+            if self._sig != before:
+                self._labels = None   # label files may have come or gone too
+
+    def _journal(self, key: str, record: dict[str, Any], *, explicit: bool = False) -> int:
+        """Make one image record durable now (the folder lock is held); returns the journal's
+        size before, to cut it back if the label write that follows fails."""
+        self._mkdir(self.store_dir)
+        try:
+            before = pf.append_journal(self._journal_path, key, record, explicit)
+        except WriteError as e:
+            raise ProjectError(f"cannot record the state of {key}: {e}") from None
+        images = dict(self._base.get("images", {}))
+        images[key] = pf.merge_record(images.get(key), record, explicit)
+        self._base = {**self._base, "images": images}
+        self._records[key] = pf.merge_record(self._records.get(key), record, explicit) or {}
+        self._sig = self._disk_signature()
+        return before
+
+    def _unjournal(self, key: str, size: int, before: dict[str, Any] | None) -> None:
+        """Take back the last `_journal` (its label could not be written)."""
+        pf.truncate_journal(self._journal_path, size)
+        images = dict(self._base.get("images", {}))
+        if before is None:
+            images.pop(key, None)
+            self._records.pop(key, None)
+        else:
+            images[key] = dict(before)
+            self._records[key] = dict(before)
+        self._base = {**self._base, "images": images}
+        self._sig = self._disk_signature()
+
+    def save(self) -> None:
+        """Merge with the file on disk and write it atomically; ProjectError when the folder
+        is not writable (memory then still holds the changes, to be written next time)."""
+        with self._locked():
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the merged document and empty the journal (the folder lock is held)."""
+        self._checkis_writable(self.root)
+        doc = pf.merge(self._base, self._base, self._mine(), self._dirty, self._explicit)
+        try:
+            atomic_write_json(self.project_file, doc)
+        except WriteError as e:
+            raise ProjectError(f"{self.root}: cannot save the project ({e.problem})") from None
+        # Everything the journal held is in the file now (a crash before this line only
+        # means the same records are applied once more).
+        pf.truncate_journal(self._journal_path, 0)
+        self._adopt(doc)
+        self._base, self._sig = doc, self._disk_signature()
+        self._dirty.clear()
+        self._explicit.clear()
+        self._last_flush = time.monotonic()
+
+    @property
+    def has_unflushed(self) -> bool:
+        """Changes not yet folded into segstudio.json (in memory, or in the journal)."""
+        try:
+            return bool(self._dirty) or self._journal_path.stat().st_size > 0
+        except OSError:
+            return bool(self._dirty)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[Project]:
@@ -352,16 +478,17 @@ class Project:
         written at most every 2 s and once at the end, instead of once per image."""
         with self._lock:
             self._batch_depth += 1
+            if self._batch_depth == 1:
+                self._last_flush = time.monotonic()
         try:
             yield self
         finally:
             with self._lock:
                 self._batch_depth -= 1
-                if self._batch_depth == 0 and self._pending:
+                if self._batch_depth == 0 and self.has_unflushed:
                     self.save()
 
     def _changed(self) -> None:
-        self._pending = True
         if self._batch_depth == 0 or time.monotonic() - self._last_flush > _BATCH_FLUSH_S:
             self.save()
 
@@ -380,3 +507,9 @@ class Project:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ProjectError(f"{folder}: cannot create folder ({e.strerror or e})") from None
+
+    def _check_shape(self, entry: ImageEntry, mask: np.ndarray) -> None:
+        h, w = imageio.image_size(entry.path)
+        if mask.shape[:2] != (h, w):
+            raise LabelError(self.label_path(entry),
+                             f"mask is {mask.shape[1]}x{mask.shape[0]} but image is {w}x{h}")

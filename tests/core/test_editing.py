@@ -200,3 +200,46 @@ def test_save_mid_drag_splits_the_drag_and_tracks_dirty() -> None:
     doc.undo()  # only the part after the save
     assert not doc.dirty
     assert (doc.mask[:, 13:] == 0).all() and doc.mask[5, 5] == 1
+
+
+def test_tools_record_touched_pixels_and_undo_restores_them() -> None:
+    doc = MaskDocument(np.zeros((30, 30), np.uint8), 255)
+    assert doc.touched is None and not doc.touched_any
+    doc.replace(np.ones((30, 30), np.uint8))          # a prediction: nobody touched anything
+    assert not doc.touched_any
+    doc.begin_stroke()
+    doc.brush((5.5, 5.5), (5.5, 5.5), 2, 1)           # same class: nothing changes, but touched
+    doc.end_stroke()
+    assert doc.touched_any and (doc.mask == 1).all()
+    first = doc.touched.copy()
+    doc.fill(20, 20, 2)                                # the whole region: touched too
+    assert doc.touched.all()
+    doc.undo()
+    np.testing.assert_array_equal(doc.touched, first)
+    doc.undo()
+    assert not doc.touched_any
+    doc.redo()
+    np.testing.assert_array_equal(doc.touched, first)
+
+
+def test_protect_limits_touched_to_paintable_pixels() -> None:
+    mask = np.zeros((10, 10), np.uint8)
+    mask[:, 5:] = 3
+    doc = MaskDocument(mask, 255)
+    doc.protect = 3
+    doc.brush((0.0, 5.0), (10.0, 5.0), 3, 1)
+    assert doc.touched[:, :5].sum() == 0 and doc.touched[:, 5:].any()
+
+
+def test_change_listeners_see_every_change() -> None:
+    doc = MaskDocument(np.zeros((10, 10), np.uint8), 255)
+    seen = []
+    remove = doc.on_change(seen.append)
+    doc.brush((2.5, 2.5), (2.5, 2.5), 1, 1)
+    doc.undo()
+    doc.redo()
+    doc.replace(np.full((10, 10), 2, np.uint8))
+    assert len(seen) == 4 and seen[-1] == (0, 0, 10, 10)
+    remove()
+    doc.undo()
+    assert len(seen) == 4

@@ -70,7 +70,7 @@ def test_states_derive_persist_and_protect_reviewed(plain) -> None:
     assert p.save_label(e2, mask, state=ImageState.PREDICTED, overwrite_reviewed=True)
     assert p.read_label(e2).max() == 1
     p.save_label(e10, mask, state=ImageState.REVIEWED)
-    assert p.confidence(e10) is None
+    assert p.confidence(e10) == 0.8  # kept: un-reviewing shows the model's figure again
 
     again = Project.open(plain)
     assert again.state(again.entry("img10.png")) is ImageState.REVIEWED
@@ -78,11 +78,12 @@ def test_states_derive_persist_and_protect_reviewed(plain) -> None:
     assert again.counts() == {
         ImageState.UNLABELED: 3,
         ImageState.PREDICTED: 1,
+        ImageState.EDITED: 0,
         ImageState.REVIEWED: 1,
     }
     assert [e.key for e in again.reviewed_entries()] == ["img10.png"]
     assert json.loads((plain / "segstudio.json").read_text())["images"]["img10.png"] == {
-        "state": "reviewed"
+        "state": "reviewed", "confidence": 0.8
     }
 
 
@@ -178,6 +179,8 @@ def test_unwritable_folder_raises_projecterror_and_changes_nothing(plain, monkey
         raise WriteError(path, "cannot write: Read-only file system")
 
     monkeypatch.setattr(project_mod, "atomic_write_json", refuse)
+    monkeypatch.setattr(project_mod.pf, "append_journal",
+                        lambda path, *a: refuse(path, None))
     p = Project.open(plain)
     e = p.entry("img10.png")
     with pytest.raises(ProjectError, match="Read-only file system"):

@@ -24,7 +24,7 @@ def window(qtbot, sample_root):
 
 def test_filter_counts_and_worst_first(window):
     files = window.files
-    assert "5 images: 2 unlabeled, 0 predicted, 3 reviewed" in files.counts.text()
+    assert "5 images: 2 unlabeled, 0 predicted, 0 edited, 3 reviewed" in files.counts.text()
     files.filter.setCurrentIndex(files.filter.findData(ImageState.REVIEWED))
     assert len(files.ordered_keys()) == 3
     files.filter.setCurrentIndex(0)

@@ -10,6 +10,7 @@ from segstudio.core.project import ImageState
 STATE_COLORS = {
     ImageState.UNLABELED: QtGui.QColor(150, 150, 150),
     ImageState.PREDICTED: QtGui.QColor(230, 160, 40),
+    ImageState.EDITED: QtGui.QColor(80, 150, 230),
     ImageState.REVIEWED: QtGui.QColor(60, 180, 90),
 }
 KEY_ROLE = QtCore.Qt.ItemDataRole.UserRole
