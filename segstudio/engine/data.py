@@ -29,6 +29,9 @@ class Sample:
     key: str        # identity: path of the image relative to the images root (posix)
     image: Path
     label: Path
+    # An EDITED image: only these pixels (a 1-bit PNG, see core.touched) are ground truth;
+    # the rest of its label is a prediction and is ignored by the loss.
+    touched: Path | None = None
 
 
 @dataclass
@@ -39,23 +42,32 @@ class DataSource:
     kind: str        # "project" or "folder"
 
 
-def load_source(data: Any, classes: ClassSet | None = None) -> DataSource:
-    """The reviewed images of a project (a Project, or any folder opened as one).
+def load_source(data: Any, classes: ClassSet | None = None, *,
+                include_edited: bool = False) -> DataSource:
+    """The reviewed images of a project (a Project, or any folder opened as one), and with
+    `include_edited` its EDITED images too, of which only the touched pixels count.
 
     A folder with images/ and labels/ (CamVid's layout) opens as a project whose existing
     label files count as reviewed, with classes.json from the folder or its parent.
     `classes` overrides the project's class set.
     """
-    from segstudio.core.project import Project
+    from segstudio.core.project import ImageState, Project
 
     project = data if isinstance(data, Project) else Project.open(data)
     if not project.entries:
         raise DatasetError(project.images_dir, "empty dataset: no images found")
-    entries = project.reviewed_entries()
-    if not entries:
-        raise ProjectError(f"{project.root}: no reviewed images (no label files, or none marked "
-                           "reviewed): label some and mark them reviewed first")
-    samples = [Sample(e.key, e.path, project.label_path(e)) for e in entries]
+    samples = []
+    for e in project.entries:
+        state = project.state(e)
+        if state is ImageState.REVIEWED:
+            samples.append(Sample(e.key, e.path, project.label_path(e)))
+        elif include_edited and state is ImageState.EDITED \
+                and project.touched_path(e).is_file():
+            samples.append(Sample(e.key, e.path, project.label_path(e), project.touched_path(e)))
+    if not samples:
+        nor = " nor edited ones" if include_edited else ""
+        raise ProjectError(f"{project.root}: no reviewed images{nor} (no label files, or none "
+                           "marked reviewed): label some and mark them reviewed first")
     kind = "project" if project.project_file.is_file() else "folder"
     # The override is ours only: a live Project (the GUI's) is never modified.
     return DataSource(project.root, samples, classes or project.classes, kind)
@@ -68,10 +80,16 @@ def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Samp
     used for both (metrics then measure fit, which the caller reports). A fraction of 0
     means no validation.
     """
+    partial = [s for s in samples if s.touched is not None]
+    samples = [s for s in samples if s.touched is None]
+    # Partly labelled (EDITED) images only ever train: metrics over the few pixels a person
+    # touched would not be comparable between runs.
+    if not samples:
+        return partial, []
     if len(samples) < 2:
-        return list(samples), list(samples)
+        return list(samples) + partial, list(samples)
     if val_fraction <= 0:
-        return list(samples), []
+        return list(samples) + partial, []
     score = {s.key: zlib.crc32(s.key.encode("utf-8")) / 2**32 for s in samples}
     val = [s for s in samples if score[s.key] < val_fraction]
     if not val:
@@ -79,7 +97,7 @@ def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Samp
     if len(val) == len(samples):
         val = val[:-1]
     keys = {s.key for s in val}
-    return [s for s in samples if s.key not in keys], val
+    return [s for s in samples if s.key not in keys] + partial, val
 
 
 def _fit(image: np.ndarray, label: np.ndarray, max_hw: tuple[int, int] | None):
@@ -103,10 +121,22 @@ def read_pair(sample: Sample, classes: ClassSet,
 
     image = read_image(sample.image)
     label = read_label(sample.label, classes, expected_shape=image.shape[:2])
+    if sample.touched is not None:
+        label = only_touched(sample, label, classes)
     image, label = _fit(image, label, max_hw)
     # Decoders may hand back read-only buffers; torch tensors over them must be writable.
     return (image if image.flags.writeable else image.copy(),
             label if label.flags.writeable else label.copy())
+
+
+def only_touched(sample: Sample, label: np.ndarray, classes: ClassSet) -> np.ndarray:
+    """The label with every pixel a person did not touch set to void (ignored by the loss)."""
+    from segstudio.core.touched import read_touched
+
+    touched = read_touched(sample.touched, label.shape)
+    if touched is None:
+        return np.full_like(label, classes.ignore_index)
+    return np.where(touched, label, np.uint8(classes.ignore_index)).astype(np.uint8)
 
 
 class SegDataset(Dataset):
@@ -149,8 +179,9 @@ class SegDataset(Dataset):
         for i, sample in enumerate(self.samples):
             if self.pairs is not None:
                 yield self.pairs[i][1]
-            else:
-                yield read_label(sample.label, self.classes, image_size(sample.image))
+                continue
+            label = read_label(sample.label, self.classes, image_size(sample.image))
+            yield label if sample.touched is None else only_touched(sample, label, self.classes)
 
 
 def class_stats(dataset: SegDataset) -> ClassStats:

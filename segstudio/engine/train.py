@@ -25,6 +25,8 @@ from segstudio.engine.train_setup import Setup, build_setup
 from segstudio.engine.train_state import load_train_state, save_train_state
 
 STATE_FILE = "train_state.safetensors"
+# Between validations, train at least this many times as long as one validation takes.
+VAL_TIME_RATIO = 2.0
 
 
 @dataclass
@@ -55,6 +57,13 @@ class TrainConfig:
     cache_limit: int = 4 * 2**30
     event_interval: float = 0.2                # seconds between "step" events
     max_steps: int | None = None               # cap steps per epoch (smoke runs, benchmarks)
+    # Length in optimiser steps instead of epochs (tiny sets: 10 images are 2 steps an
+    # epoch); an epoch is then at least MIN_EPOCH_STEPS steps, cycling through the data.
+    steps: int | None = None
+    train_edited: bool = True                  # EDITED images train on their touched pixels
+    # A checkpoint measured on the validation images before training (epoch 0), beside the
+    # starting weights: the model the user relies on, to compare the new one with.
+    compare_to: Path | None = None
 
     def settings(self) -> dict[str, Any]:
         """JSON-able record of how a checkpoint was trained (for its sidecar)."""
@@ -62,7 +71,7 @@ class TrainConfig:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "classes"}
         if not isinstance(self.data, str | Path):
             d["data"] = self.data.root   # a Project
-        for key in ("data", "out_dir", "init", "val_dir", "backbone"):
+        for key in ("data", "out_dir", "init", "val_dir", "backbone", "compare_to"):
             d[key] = None if d[key] is None else str(d[key])
         d["size"] = list(self.size)
         return d
@@ -94,6 +103,17 @@ class TrainResult:
     seconds: float = 0.0
     epoch_seconds: list[float] = field(default_factory=list)   # training phase of each epoch
     train_images: int = 0
+    diverged: bool = False                        # stopped: the loss became NaN or infinite
+    message: str = ""                             # why it stopped, when it did not finish
+    start_metrics: dict | None = None             # the starting weights on the val images
+    baseline_metrics: dict | None = None          # `compare_to` on the same images
+
+    @property
+    def status(self) -> str:
+        """finished | cancelled | diverged (what a run record says)."""
+        if self.diverged:
+            return "diverged"
+        return "cancelled" if self.cancelled else "finished"
 
 
 def train(config: TrainConfig, *, progress: Callable[[TrainEvent], None] | None = None,
@@ -107,6 +127,12 @@ def train(config: TrainConfig, *, progress: Callable[[TrainEvent], None] | None 
         return _Trainer(config, device, info, progress, cancel).run()
     finally:
         dist_utils.teardown()
+
+
+def finite_weights(model: torch.nn.Module) -> bool:
+    """No parameter or buffer holds NaN or inf (what a diverged step leaves behind)."""
+    return all(bool(torch.isfinite(t).all()) for t in unwrap(model).state_dict().values()
+               if t.is_floating_point())
 
 
 def judge(score: float, best: float, bad_epochs: int) -> tuple[bool, int]:
@@ -132,10 +158,13 @@ class _Trainer:
         self.step_time = 0.0       # seconds of training steps so far (this run)
         self.steps_timed = 0
         self.val_time: float | None = None
+        self._trained_at_val = 0.0
 
     def emit(self, kind: str, **kw) -> None:
         if self._progress is not None:
-            self._progress(TrainEvent(kind, epochs=self.config.epochs, **kw))
+            s = getattr(self, "s", None)
+            epochs = s.epochs if s is not None else self.config.epochs
+            self._progress(TrainEvent(kind, epochs=epochs, **kw))
 
     def log(self, message: str) -> None:
         self.emit("log", message=message)
@@ -157,47 +186,96 @@ class _Trainer:
             start_epoch = saved["epoch"]
             best_score, bad_epochs = saved["best_score"], saved["bad_epochs"]
             result.best_epoch, result.metrics = saved["best_epoch"], saved["best_metrics"]
+            result.start_metrics = saved.get("start_metrics")
+            result.baseline_metrics = saved.get("baseline_metrics")
             s.scheduler.load_state_dict(saved["scheduler"])
             if saved.get("scaler"):
                 s.scaler.load_state_dict(saved["scaler"])
             self.log(f"resumed from {state_path} after epoch {start_epoch}")
         elif cfg.resume:
             self.log(f"nothing to resume in {self.out_dir}; starting from scratch")
+        else:
+            measured = self.measure_start()
+            if measured is None:
+                result.cancelled = True
+            else:
+                result.start_metrics, result.baseline_metrics = measured
         result.train_images = s.n_train
-        for epoch in range(start_epoch, cfg.epochs):
+        for epoch in range(start_epoch, s.epochs):
+            if result.cancelled:
+                break
             t0 = time.perf_counter()
             loss = self.train_epoch(epoch)
             result.epoch_seconds.append(time.perf_counter() - t0)
             if loss is None:
                 result.cancelled = True
                 break
-            metrics = self.validate(epoch)
+            if not math.isfinite(loss) or not finite_weights(s.model):
+                # Nothing of this epoch is written: the last good checkpoint stays as it was.
+                result.diverged = True
+                result.message = (f"training diverged in epoch {epoch + 1}: the loss became "
+                                  f"{loss:g}; try a lower learning rate (now {cfg.lr:g})")
+                self.log(result.message)
+                break
+            metrics = self.validate(epoch) if self.should_validate(epoch) else {}
             if metrics is None:
                 result.cancelled = True
                 break
             metrics["train_loss"] = loss
             metrics["epoch"] = epoch + 1
-            score = metrics["miou"] if metrics.get("miou") is not None else -loss
-            improved, bad_epochs = judge(score, best_score, bad_epochs)
-            if improved:
-                best_score = score
-                result.best_epoch, result.metrics = epoch + 1, metrics
+            improved = False
+            if "miou" in metrics:
+                score = metrics["miou"] if metrics.get("miou") is not None else -loss
+                improved, bad_epochs = judge(score, best_score, bad_epochs)
+                if improved:
+                    best_score = score
+                    result.best_epoch, result.metrics = epoch + 1, metrics
             if self.info.main:
                 self.save(epoch, metrics, improved, best_score, bad_epochs, result)
             dist_utils.barrier()
             result.epochs_done = epoch + 1
-            self.emit("epoch", epoch=epoch + 1, loss=loss, lr=self.lr(), metrics=metrics,
+            self.emit("epoch", epoch=epoch + 1, loss=loss, lr=self.lr(),
+                      metrics=metrics if "miou" in metrics else None,
                       eta_s=self.eta(epoch + 1, 0))
-            if should_stop(bad_epochs, cfg.patience) and epoch + 1 < cfg.epochs:
+            if should_stop(bad_epochs, cfg.patience) and epoch + 1 < s.epochs:
                 result.stopped_early = True
                 self.log(f"early stop: no gain for {bad_epochs} epochs")
                 break
         result.best, result.last = self._existing("best"), self._existing("last")
         result.seconds = time.perf_counter() - self.start_time
         self.emit("done", epoch=result.epochs_done, metrics=result.metrics,
-                  message="cancelled" if result.cancelled else "finished")
+                  message=result.status)
         return result
 
+    def measure_start(self) -> tuple[dict | None, dict | None] | None:
+        """Validation metrics of the starting weights and of `compare_to`, on the same images
+        as every epoch after (reported as epoch 0); each None where it is not comparable (a
+        fresh head for other classes, no starting checkpoint, no validation images). None
+        when cancelled meanwhile."""
+        from segstudio.engine.train_setup import load_comparable
+
+        s, cfg = self.s, self.config
+        if s.val_loader is None:
+            return None, None
+        start = None
+        if s.init_complete:
+            start = self.validate(-1)
+            if start is None:
+                return None
+            self.emit("epoch", epoch=0, metrics=start, message="starting weights")
+        baseline = None
+        same = cfg.compare_to is not None and cfg.init is not None and \
+            Path(cfg.compare_to).resolve() == Path(cfg.init).resolve()
+        if same:
+            baseline = start
+        elif cfg.compare_to is not None:
+            model = load_comparable(cfg.compare_to, s.classes, self.device, self.policy,
+                                    self.log)
+            if model is not None:
+                baseline = self.validate(-1, model)
+                if baseline is None:
+                    return None
+        return start, baseline
     def _existing(self, stem: str) -> Path | None:
         path = self.out_dir / f"{stem}.safetensors"
         return path if path.is_file() else None
@@ -217,10 +295,9 @@ class _Trainer:
         if not self.steps_timed:
             return None
         per_step = self.step_time / self.steps_timed
-        left_epochs = self.config.epochs - epoch_done
-        left_steps = left_epochs * self.s.steps_per_epoch - step_in_epoch
-        vals = left_epochs if self.val_time is not None else 0
-        return max(0.0, left_steps * per_step + vals * (self.val_time or 0.0))
+        left = sum(self.s.steps_in(e) for e in range(epoch_done, self.s.epochs)) - step_in_epoch
+        vals = self.validations_left(epoch_done) if self.val_time is not None else 0
+        return max(0.0, left * per_step + vals * (self.val_time or 0.0))
 
     def cancelled(self) -> bool:
         flag = bool(self.cancel is not None and self.cancel())
@@ -228,36 +305,69 @@ class _Trainer:
             flag = dist_utils.broadcast_flag(flag, self.device)
         return flag
 
+    def batches(self, epoch: int):
+        """The epoch's batches: one pass over the data, or several when the set is so small
+        that an epoch of step-counted training spans more than one pass."""
+        s = self.s
+        wanted, done = s.steps_in(epoch), 0
+        while done < wanted:
+            for batch in s.train_loader:
+                if done >= wanted:
+                    return
+                yield batch
+                done += 1
+
     def train_epoch(self, epoch: int) -> float | None:
-        """Mean training loss of the epoch, or None when cancelled."""
+        """Mean training loss of the epoch (NaN when it diverged), or None when cancelled."""
         s, cfg = self.s, self.config
         s.model.train()
         # Seeding per epoch makes a resumed run draw the same crops/shuffles as an unbroken one.
         torch.manual_seed(cfg.seed + 1000 * (epoch + 1))
         s.reseed_loader(epoch)
         total = torch.zeros((), device=self.device)
-        n, last_emit = 0, 0.0
-        for step, (images, labels) in enumerate(s.train_loader):
-            if step >= s.steps_per_epoch:
-                break
+        n, last_emit, steps = 0, 0.0, s.steps_in(epoch)
+        for step, (images, labels) in enumerate(self.batches(epoch)):
             if self.cancelled():
                 return None
             t0 = time.perf_counter()
             lr = self.lr()  # the rate this step uses (the schedule advances after it)
             loss = s.step(images, labels)
+            # A NaN/inf loss poisons the weights at once: stop here rather than spend the
+            # rest of the epoch (a sync per step; CPU steps are synchronous anyway).
+            if not bool(torch.isfinite(loss.detach())):
+                return float("nan")
             total += loss.detach()
             n += 1
             now = time.perf_counter()
             self.step_time += now - t0
             self.steps_timed += 1
-            if now - last_emit >= cfg.event_interval or step + 1 == s.steps_per_epoch:
+            if now - last_emit >= cfg.event_interval or step + 1 == steps:
                 last_emit = now
-                self.emit("step", epoch=epoch + 1, step=step + 1, steps=s.steps_per_epoch,
+                self.emit("step", epoch=epoch + 1, step=step + 1, steps=steps,
                           loss=float(total) / n, lr=lr, eta_s=self.eta(epoch, step + 1))
         return float(dist_utils.all_mean(total / max(n, 1)))
 
+    def should_validate(self, epoch: int) -> bool:
+        """Always the first and last epochs; in between only once the training since the
+        last validation took at least twice as long as validating does, so that validation
+        never dominates a short fine-tune (101 full-size images every 2-step epoch would)."""
+        if epoch == 0 or epoch + 1 >= self.s.epochs or self.val_time is None:
+            return True
+        trained = self.step_time - self._trained_at_val
+        return trained >= VAL_TIME_RATIO * self.val_time
+
+    def validations_left(self, epoch_done: int) -> int:
+        left = self.s.epochs - epoch_done
+        if left <= 0 or self.val_time is None or not self.steps_timed:
+            return max(left, 0)
+        per_step = self.step_time / self.steps_timed
+        steps = sum(self.s.steps_in(e) for e in range(epoch_done, self.s.epochs))
+        return min(left, 1 + int(steps * per_step / max(VAL_TIME_RATIO * self.val_time, 1e-9)))
+
     @torch.inference_mode()
-    def validate(self, epoch: int) -> dict | None:
+    def validate(self, epoch: int, model: torch.nn.Module | None = None) -> dict | None:
+        """Metrics of `model` (default: the one training) on the validation images; None
+        when cancelled meanwhile."""
         s = self.s
         cm = ConfusionMatrix(s.classes.num_classes, s.classes.ignore_index)
         if s.val_loader is None:
@@ -265,7 +375,7 @@ class _Trainer:
         t0 = time.perf_counter()
         # The bare module: DDP's forward would sync buffers with ranks that may have fewer
         # (or no) validation images, and wait for them forever.
-        model = unwrap(s.model).eval()
+        model = unwrap(s.model if model is None else model).eval()
         for images, labels in s.val_loader:
             # Ranks may hold different numbers of validation batches, so no collective
             # cancel check here; under DDP cancelling takes effect at the next training step.
@@ -276,6 +386,7 @@ class _Trainer:
             cm.update(logits.argmax(1), labels.to(self.device, non_blocking=True))
         cm.all_reduce()
         self.val_time = time.perf_counter() - t0
+        self._trained_at_val = self.step_time
         return cm.summary(s.classes.names)
 
     # -- writing ---------------------------------------------------------------------------
@@ -298,4 +409,5 @@ class _Trainer:
             "best_score": best_score, "bad_epochs": bad_epochs,
             "best_epoch": result.best_epoch, "best_metrics": result.metrics,
             "scheduler": s.scheduler.state_dict(), "scaler": s.scaler.state_dict(),
+            "start_metrics": result.start_metrics, "baseline_metrics": result.baseline_metrics,
         })

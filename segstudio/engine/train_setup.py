@@ -35,6 +35,9 @@ from segstudio.engine.schedule import make_optimizer, make_scheduler
 
 SCALE_RANGE = (0.5, 2.0)
 VAL_MAX_SIDE = 1024
+# With a length in steps, an epoch (a validation point, a checkpoint) is at least this many
+# steps: ten reviewed images would otherwise make an epoch of two steps.
+MIN_EPOCH_STEPS = 20
 
 
 @dataclass
@@ -57,6 +60,15 @@ class Setup:
     n_val: int
     weights_list: list[float] | None
     seed: int
+    epochs: int = 1                 # epochs of this run (from `epochs`, or from `steps`)
+    total_steps: int = 0
+    init_complete: bool = False     # every tensor came from `init` (its metrics compare)
+
+    def steps_in(self, epoch: int) -> int:
+        """Optimiser steps of epoch `epoch` (0-based); the last one may be shorter."""
+        if epoch < self.epochs - 1:
+            return self.steps_per_epoch
+        return self.total_steps - self.steps_per_epoch * (self.epochs - 1)
 
     def __post_init__(self) -> None:
         device = self.policy.device
@@ -93,7 +105,8 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     from segstudio.models import build_model, model_info
 
     mi = model_info(cfg.arch)
-    source = load_source(cfg.data, cfg.classes)
+    source = load_source(cfg.data, cfg.classes,
+                         include_edited=getattr(cfg, "train_edited", False))
     classes = source.classes
     if cfg.val_dir is not None:
         val_source = load_source(cfg.val_dir, classes)
@@ -118,13 +131,17 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     if stats.pixels.sum() == 0:
         raise DatasetError(source.root, "every training label is void: nothing to learn")
     weights = class_weights(stats, cfg.weighting)
-    log(f"data {source.root}: {len(train_samples)} training, {len(val_samples)} validation "
-        f"images, {classes.num_classes} classes" + (", cached in memory" if cache else ""))
+    partial = sum(1 for x in train_samples if x.touched is not None)
+    log(f"data {source.root}: {len(train_samples)} training"
+        + (f" ({partial} edited: their touched pixels only)" if partial else "")
+        + f", {len(val_samples)} validation images, {classes.num_classes} classes"
+        + (", cached in memory" if cache else ""))
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch, classes.num_classes, pretrained_backbone=cfg.backbone)
+    init_complete = False
     if cfg.init is not None:
-        _init_from(model, cfg.init, cfg.arch, classes, log)
+        init_complete = _init_from(model, cfg.init, cfg.arch, classes, log)
     model.to(device)
     if policy.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -153,19 +170,47 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     steps = len(train_loader)
     if cfg.max_steps is not None:
         steps = min(steps, cfg.max_steps)
+    epochs, total = cfg.epochs, steps * cfg.epochs
+    if getattr(cfg, "steps", None):
+        if cfg.max_steps is None:
+            steps = max(steps, MIN_EPOCH_STEPS)
+        total = int(cfg.steps)
+        epochs = -(-total // steps)
 
     optimizer = make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, device)
-    scheduler = make_scheduler(optimizer, cfg.schedule, steps * cfg.epochs)
+    scheduler = make_scheduler(optimizer, cfg.schedule, total)
     scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
     criterion = SegmentationLoss(classes.ignore_index, weights, dice=cfg.dice).to(device)
     return Setup(model, optimizer, scheduler, scaler, criterion, policy, train_loader,
                  val_loader, generator, sampler, steps, classes, tuple(mi.mean), tuple(mi.std),
                  len(train_samples), len(val_samples),
-                 None if weights is None else [round(float(w), 4) for w in weights], cfg.seed)
+                 None if weights is None else [round(float(w), 4) for w in weights], cfg.seed,
+                 epochs=epochs, total_steps=total, init_complete=init_complete)
+
+
+def load_comparable(path: Any, classes: ClassSet, device: torch.device,
+                    policy: ExecutionPolicy, log: Callable[[str], None]) -> nn.Module | None:
+    """A checkpoint's network to measure on the same validation images, or None (with a log
+    line) when it cannot be compared: unreadable, or trained on other classes."""
+    from segstudio.engine.checkpoint import load_checkpoint
+
+    try:
+        model, meta = load_checkpoint(path, device=device)
+    except CheckpointError as exc:
+        log(f"not comparing with {path}: {exc}")
+        return None
+    problem = classes_mismatch(classes, meta.classes)
+    if problem is not None:
+        log(f"not comparing with {path}: {problem}")
+        return None
+    if policy.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
 
 
 def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,
-               log: Callable[[str], None]) -> None:
+               log: Callable[[str], None]) -> bool:
+    """Load what fits; True when every tensor came from the checkpoint (same classes)."""
     tensors, meta = read_checkpoint(path)
     if meta.arch != arch:
         raise CheckpointError(path, f"checkpoint is a {meta.arch!r} network, "
@@ -174,9 +219,10 @@ def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,
     left = load_matching(model, tensors)
     if mismatch is None and not left:
         log(f"initialised from {path}")
-        return
+        return True
     reason = mismatch or "some layers differ"
     loaded = len(model.state_dict()) - len(left)
     log(f"initialised from {path}: {loaded} tensors loaded, {len(left)} re-initialised "
         f"({', '.join(left[:4])}"
         f"{'...' if len(left) > 4 else ''}): {reason}")
+    return False
