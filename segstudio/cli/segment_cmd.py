@@ -1,30 +1,45 @@
-"""`segstudio segment IMAGES --checkpoint CKPT --out DIR`: label images with a network.
+"""`segstudio segment`: label images with a network.
 
-IMAGES: image files and/or folders (a project's images/ or a plain folder, searched
-recursively). Writes DIR/NAME.png per image (a palette PNG of class indices, keeping
-sub-folders), at each image's native size; large images are predicted in overlapping tiles.
-An unreadable image is reported and skipped; the exit code is then 2.
+`segstudio segment PROJECT` segments a project folder in place, under the app's rules:
+unlabeled and predicted images get the new prediction, edited images keep every pixel a person
+painted (only the rest is re-predicted), reviewed images are left alone unless named with
+--replace-reviewed. It prints what it did for each state. The checkpoint is the project's
+active model unless --checkpoint says otherwise.
+
+`segstudio segment IMAGES... --out DIR` writes DIR/NAME.png per image (a palette PNG of class
+indices, keeping sub-folders) at each image's native size. It never writes over an input
+image, and never over an existing file in DIR unless --overwrite is given: otherwise it stops
+before writing anything, naming the file. An unreadable image is reported and skipped; the
+exit code is then 2.
+
+Under torchrun (`torchrun --nproc_per_node N -m segstudio segment ...`) each process takes
+its own share of the images: the scale-out path for big folders on several GPUs or machines.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from segstudio.engine.cliutil import positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("segment", help="write predicted label maps for images",
+    p = sub.add_parser("segment", help="segment a project in place, or write label maps",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", metavar="IMAGES", nargs="+", type=Path,
-                   help="image files or folders")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR",
-                   help="folder for the label PNGs (created if needed)")
+                   help="a project folder (in place), or image files and/or folders with --out")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="folder for the label PNGs (created if needed); without it a single "
+                   "folder is segmented in place as a project")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --out: replace label files already in DIR")
+    p.add_argument("--replace-reviewed", action="append", default=[], metavar="IMAGE",
+                   help="in place: also replace this reviewed image's label (its name as the "
+                   "project lists it, e.g. sub/0001.jpg); repeat for more")
     p.add_argument("--checkpoint", type=Path, metavar="CKPT",
-                   help="checkpoint (.safetensors with its .json; default: the shipped ENet "
-                   "road-scene model)")
+                   help="checkpoint (.safetensors with its .json; default: the project's active "
+                   "model, else the shipped ENet road-scene model)")
     p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
     p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
     p.add_argument("--batch", type=positive_int, default=1, metavar="B",
@@ -34,62 +49,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def collect(inputs: list[Path]) -> list[tuple[Path, str]]:
-    """(image path, output name relative to DIR) for every input; names must not collide."""
-    from segstudio.cli import UsageError
-    from segstudio.core.imageio import is_image_name
-    from segstudio.core.project import Project
-
-    items: list[tuple[Path, str]] = []
-    for path in inputs:
-        if path.is_dir():
-            items += [(e.path, e.key) for e in Project.open(path).entries]
-        elif path.is_file():
-            if not is_image_name(path.name):
-                raise UsageError(f"{path}: not an image file name")
-            items.append((path, path.name))
-        else:
-            raise UsageError(f"{path}: no such file or folder")
-    if not items:
-        raise UsageError(f"no images in {', '.join(map(str, inputs))}")
-    seen: dict[str, Path] = {}
-    out = []
-    for image, key in items:
-        name = PurePosixPath(key).with_suffix(".png").as_posix()
-        if name in seen:
-            raise UsageError(f"{image} and {seen[name]} would both be written as {name}")
-        seen[name] = image
-        out.append((image, name))
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from segstudio.cli import UsageError
 
-    from segstudio.cli.eval_cmd import load_predictor
-    from segstudio.core.errors import WriteError
-    from segstudio.core.labels import write_label
-    from segstudio.engine.cliutil import set_threads
-    from segstudio.engine.predict import predict_paths
+    if args.out is None:
+        if len(args.images) != 1 or not args.images[0].is_dir():
+            raise UsageError("without --out, give one project folder to segment in place "
+                             "(or --out DIR to write label maps of images elsewhere)")
+        if args.overwrite:
+            raise UsageError("--overwrite is for --out; in place the image states decide")
+        from segstudio.cli.segment_project import segment_in_place
 
-    items = collect(args.images)
-    set_threads(args.threads)
-    predictor, _ = load_predictor(args.checkpoint, args.device, args.tile)
-    names = {image: name for image, name in items}
-    failed = 0
-    with tqdm(total=len(items), unit="img", dynamic_ncols=True, disable=None, leave=False) as bar:
-        for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch):
-            bar.update(1)
-            if result.error is not None:
-                failed += 1
-                tqdm.write(f"segstudio segment: skipped {result.error}", file=sys.stderr)
-                continue
-            target = args.out / names[result.path]
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise WriteError(target.parent, f"cannot create folder ({exc})") from None
-            write_label(target, result.labels, predictor.meta.classes)
-    print(f"wrote {len(items) - failed} label maps to {args.out}"
-          + (f"; {failed} unreadable images skipped" if failed else ""))
-    return 2 if failed else 0
+        return segment_in_place(args)
+    if args.replace_reviewed:
+        raise UsageError("--replace-reviewed is for segmenting a project in place (no --out)")
+    from segstudio.cli.segment_files import segment_to_folder
+
+    return segment_to_folder(args)

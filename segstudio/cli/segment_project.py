@@ -1,0 +1,73 @@
+"""`segstudio segment PROJECT`: the project segmented in place, by the workflow's rules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+
+def segment_in_place(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from segstudio.cli import UsageError
+    from segstudio.cli.eval_cmd import load_predictor
+    from segstudio.core.project import Project
+    from segstudio.engine.cliutil import set_threads
+    from segstudio.engine.distributed import env_info
+    from segstudio.engine.workflow import (
+        active_checkpoint,
+        adopt_or_check_classes,
+        plan_segmentation,
+        segment_project,
+    )
+    from segstudio.engine.workflow.segment import shard
+
+    project = Project.open(args.images[0])
+    if not project.entries:
+        raise UsageError(f"{project.images_dir}: no images to segment")
+    if project.read_only:
+        raise UsageError(f"{project.root}: read-only folder; segment it with --out DIR instead")
+    unknown = [k for k in args.replace_reviewed if k not in {e.key for e in project.entries}]
+    if unknown:
+        raise UsageError(f"--replace-reviewed {unknown[0]}: not an image of {project.root}")
+    checkpoint = args.checkpoint or active_checkpoint(project)
+    if checkpoint is None:
+        raise UsageError(f"{project.root}: no active model fits this project's classes; give "
+                         "--checkpoint or fine-tune one (segstudio train)")
+    set_threads(args.threads)
+    predictor, checkpoint = load_predictor(checkpoint, args.device, args.tile)
+    if adopt_or_check_classes(project, predictor.meta.classes, checkpoint):
+        print(f"took the classes of {checkpoint.name}: {', '.join(project.classes.names)}")
+    info = env_info()
+    plan = plan_segmentation(project, shard(project.entries, info.rank, info.world),
+                             replace_reviewed=args.replace_reviewed)
+    if info.main:
+        for line in plan.lines():
+            print(line)
+    outcomes: Counter[str] = Counter()
+    failed = []
+    quiet = not info.main
+    with tqdm(total=len(plan.run), unit="img", dynamic_ncols=True, disable=quiet or None,
+              leave=False) as bar:
+        for result in segment_project(project, predictor, plan, batch=args.batch):
+            bar.update(1)
+            outcomes[result.status] += 1
+            if result.status == "failed":
+                failed.append(result.message)
+    if not quiet:
+        done = {"predicted": "new prediction", "merged": "re-predicted around your edits",
+                "replaced": "reviewed, replaced as asked",
+                "kept": "reviewed meanwhile by someone else: kept"}
+        summary = ", ".join(f"{outcomes[k]} {v}" for k, v in done.items() if outcomes[k])
+        print(f"segmented {sum(outcomes.values()) - outcomes['failed']} of {len(plan.run)} "
+              f"image(s) with {checkpoint.name}: {summary or 'nothing to do'}"
+              + (f"; {len(plan.keep)} reviewed left alone" if plan.keep else ""))
+    if failed:
+        for message in failed[:5]:
+            print(f"segstudio segment: skipped {message}", file=sys.stderr)
+        if len(failed) > 5:
+            print(f"segstudio segment: ... and {len(failed) - 5} more unreadable images",
+                  file=sys.stderr)
+        return 2
+    return 0

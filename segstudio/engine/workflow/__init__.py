@@ -1,0 +1,60 @@
+"""The loop's rules, in one Qt-free place that the window and the command line both call.
+
+- `segment`: what re-segmenting does to each image (by its state) and doing it;
+- `models`: the project's runs, its one active checkpoint and the list of model choices;
+- `finetune`: a project's fine-tune settings, the starting weights, running a fine-tune and
+  deciding whether the new model becomes active (only when it finished and is at least as good
+  as the active one on the same validation images).
+"""
+
+from segstudio.engine.workflow.finetune import (
+    FinetuneOutcome,
+    FinetuneSettings,
+    StartChoice,
+    default_finetune,
+    finetune_settings,
+    resumable,
+    run_finetune,
+    save_finetune_settings,
+    starting_point,
+    unusual_settings,
+)
+from segstudio.engine.workflow.models import (
+    ModelChoice,
+    active_checkpoint,
+    adopt_or_check_classes,
+    model_choices,
+    run_records,
+    set_active,
+)
+from segstudio.engine.workflow.segment import (
+    SegmentPlan,
+    SegmentResult,
+    plan_segmentation,
+    save_prediction,
+    segment_project,
+)
+
+__all__ = [
+    "FinetuneOutcome",
+    "FinetuneSettings",
+    "ModelChoice",
+    "SegmentPlan",
+    "SegmentResult",
+    "StartChoice",
+    "active_checkpoint",
+    "adopt_or_check_classes",
+    "default_finetune",
+    "finetune_settings",
+    "model_choices",
+    "plan_segmentation",
+    "resumable",
+    "run_finetune",
+    "run_records",
+    "save_finetune_settings",
+    "save_prediction",
+    "segment_project",
+    "set_active",
+    "starting_point",
+    "unusual_settings",
+]

@@ -1,0 +1,175 @@
+"""Which model a project uses: its runs, its one active checkpoint, and the choices to show.
+
+A project has one **active** checkpoint: what Segment uses. It lives in segstudio.json
+(`settings.active`, relative to the project when inside it). When none was ever chosen the
+shipped ENet is the default, but only where it can be used: the project's classes are
+CamVid's, or the project has no labels yet (it then takes the checkpoint's classes).
+Every fine-tune is a *run*, recorded in `checkpoints` with its architecture, parent,
+settings, status and figures; `model_choices` turns those into what the Model panel lists.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from segstudio.core.entries import ImageState
+from segstudio.core.project import Project
+
+ACTIVE_KEY = "active"
+LEGACY_KEY = "checkpoint"   # what segstudio 0.1 stored for the selected weights
+
+
+def _shipped() -> Path | None:
+    from segstudio.engine.checkpoint import default_checkpoint
+
+    path = default_checkpoint()
+    return path if path.is_file() else None
+
+
+def _shipped_classes():
+    from segstudio.core.classes import builtin_classes
+
+    return builtin_classes("camvid")
+
+
+def _has_labels(project: Project) -> bool:
+    return any(project.state(e) is not ImageState.UNLABELED for e in project.entries)
+
+
+def default_active(project: Project) -> Path | None:
+    """The shipped ENet when this project can use it as it is, else None."""
+    from segstudio.engine.checkpoint import classes_mismatch
+
+    shipped = _shipped()
+    if shipped is None:
+        return None
+    if not _has_labels(project) or classes_mismatch(project.classes, _shipped_classes()) is None:
+        return shipped
+    return None
+
+
+def active_checkpoint(project: Project) -> Path | None:
+    """The checkpoint Segment uses (None: none chosen and the shipped one does not fit)."""
+    stored = project.settings.get(ACTIVE_KEY) or project.settings.get(LEGACY_KEY)
+    if stored:
+        path = project.checkpoint_path(stored)
+        return path if path.is_file() else None
+    return default_active(project)
+
+
+def set_active(project: Project, path: str | Path | None) -> None:
+    """The user's (or the rule's) choice; written to segstudio.json at once."""
+    project.settings[ACTIVE_KEY] = None if path is None else project.relative_path(path)
+    project.settings.pop(LEGACY_KEY, None)
+    project.save()
+
+
+def run_records(project: Project) -> list[dict]:
+    """The project's runs and registered checkpoints, newest first."""
+    return list(reversed(project.checkpoints))
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True   # exists, owned by someone else
+    return True
+
+
+def record_status(record: dict) -> str:
+    """finished | cancelled | failed | diverged | running | interrupted | imported."""
+    status = record.get("status", "imported")
+    if status == "running" and not _alive(record.get("pid")):
+        return "interrupted"
+    return status
+
+
+@dataclass
+class ModelChoice:
+    path: Path
+    label: str                   # what the list shows
+    kind: str                    # "run" | "shipped" | "file"
+    arch: str | None = None
+    status: str = "finished"
+    miou: float | None = None    # best validation mIoU of the run
+    start_miou: float | None = None
+    baseline_miou: float | None = None
+    active: bool = False
+    usable: bool = True          # has weights to predict with
+    note: str = ""               # why it is not active, what happened
+    record: dict | None = None
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def describe_run(record: dict) -> str:
+    """One line on a run: its figures and what became of it."""
+    status = record_status(record)
+    miou, start = record.get("miou"), record.get("baseline_miou", record.get("start_miou"))
+    text = f"val mIoU {_pct(miou)}"
+    if start is not None:
+        text += f" (was {_pct(start)} before)"
+    done = record.get("epochs_done")
+    total = (record.get("settings") or {}).get("epochs")
+    if status in ("cancelled", "interrupted") and done is not None:
+        text += f"; {status} after epoch {done}" + (f" of {total}" if total else "")
+    elif status not in ("finished", "imported"):
+        text += f"; {status}"
+    if record.get("note"):
+        text += f"; {record['note']}"
+    return text
+
+
+def model_choices(project: Project) -> list[ModelChoice]:
+    """Runs newest first, then the shipped model, then an external file that is active."""
+    active = active_checkpoint(project)
+    active_key = None if active is None else os.path.normcase(str(active.resolve()))
+    out: list[ModelChoice] = []
+
+    def is_active(path: Path) -> bool:
+        return active_key is not None and os.path.normcase(str(path.resolve())) == active_key
+
+    for rec in run_records(project):
+        path = project.checkpoint_path(rec)
+        status = record_status(rec)
+        name = rec.get("name") or rec.get("arch", "?")
+        created = str(rec.get("created", ""))[:19].replace("T", " ")
+        flag = "" if status in ("finished", "imported") else f" [{status}]"
+        miou = rec.get("miou", (rec.get("metrics") or {}).get("miou"))
+        label = f"{name} · {created}{flag} · mIoU {_pct(miou)}"
+        out.append(ModelChoice(
+            path, label, "run", rec.get("arch"), status, miou, rec.get("start_miou"),
+            rec.get("baseline_miou"), is_active(path), path.is_file(), describe_run(rec), rec))
+    shipped = _shipped()
+    if shipped is not None:
+        out.append(ModelChoice(shipped, "ENet, CamVid road scenes (shipped)", "shipped", "enet",
+                               active=is_active(shipped)))
+    if active is not None and not any(c.active for c in out):
+        out.append(ModelChoice(active, active.name, "file", active=True))
+    return out
+
+
+def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Path) -> bool:
+    """Before predicting with a checkpoint: a project without any label takes its classes
+    (True, saved); otherwise its classes must match (CheckpointError saying what differs)."""
+    from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
+
+    problem = classes_mismatch(project.classes, checkpoint_classes)
+    if problem is None:
+        return False
+    if _has_labels(project):
+        raise CheckpointError(checkpoint, f"{problem}; pick a checkpoint trained on these "
+                              "classes or fine-tune one")
+    project.classes = checkpoint_classes.copy()
+    if not project.read_only:
+        project.save()
+    return True
