@@ -188,13 +188,13 @@ def _write_verified(
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
     digest = hashlib.sha256()
     done, last = 0, 0.0
-    try:
-        # O_EXCL: a name of our own; 0o666 so the kept file gets the mode umask gives any file.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
-    except OSError as exc:
-        raise WeightsFileError(dest, f"cannot write ({_describe(exc)})") from None
-    try:
+    try:  # from before the file exists: a Ctrl+C right after creating it still removes it
+        try:
+            # O_EXCL: a name of our own; 0o666: the kept file gets the mode umask gives any file
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+        except OSError as exc:
+            raise WeightsFileError(dest, f"cannot write ({_describe(exc)})") from None
         with os.fdopen(fd, "wb") as out:
             if progress is not None:
                 progress(0, total)
