@@ -1,4 +1,4 @@
-"""The `segstudio` command: gui, models, train, segment, eval, bench.
+"""The `segstudio` command: gui, models, train, segment, runs, eval, bench, weights.
 
 Each subcommand lives in its own module here and exposes `register(subparsers)`, which adds
 its parser and sets `func(args) -> int`. Heavy imports (torch, Qt) happen inside `func`, so
@@ -15,7 +15,7 @@ from segstudio import __version__
 from segstudio.core.errors import SegstudioError
 
 # Order is the order shown in --help.
-SUBCOMMANDS = ("gui", "models", "train", "segment", "runs", "eval", "bench")
+SUBCOMMANDS = ("gui", "models", "train", "segment", "runs", "eval", "bench", "weights")
 
 
 class UsageError(Exception):

@@ -17,6 +17,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.folder is not None and not args.folder.is_dir():
         raise UsageError(f"{args.folder}: not a folder")
-    from segstudio.ui.app import run_app
+    from segstudio.ui.display_check import DisplayError, check_display, describe_import_error
+
+    check_display()  # before Qt: a missing xcb library makes Qt abort the process
+    try:
+        from segstudio.ui.app import run_app
+    except ImportError as exc:
+        if "cannot open shared object file" not in str(exc):
+            raise
+        raise DisplayError(describe_import_error(exc)) from None
 
     return run_app(args.folder)

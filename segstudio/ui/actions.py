@@ -49,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("segment_image", "Segment &image", ("Ctrl+G",), "Model"),
     Command("segment_all", "Segment &all unlabeled", ("Ctrl+Shift+G",), "Model"),
     Command("fine_tune", "&Fine-tune", (), "Model"),
+    Command("weights", "Pretrained &weights…", (), "Model"),
     Command("help", "&Keyboard shortcuts", ("F1",), "Help"),
 )
 

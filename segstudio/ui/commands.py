@@ -154,6 +154,11 @@ class Commands:
     def act_fine_tune(self) -> None:
         self.runs.start_fine_tune()
 
+    def act_weights(self) -> None:
+        from segstudio.ui.dialogs.weights import WeightsDialog
+
+        WeightsDialog.show_for(self)
+
     def act_pick_class(self, index: int) -> None:
         self.palette.select(index)
 

@@ -1,0 +1,239 @@
+"""Verified transfers of weight files: download from a URL or copy from a local file.
+
+The bytes go to a hidden temporary file beside the target (`.<name>.<random>.part`), are
+hashed on the way, and the file is renamed into place only when the transfer is complete and
+its SHA-256 starts with the expected prefix (torchvision's convention: `resnet34-b627a593.pth`
+carries the first 8 hex digits of its SHA-256). Every failure (HTTP error, refused or closed
+connection, short body, hash mismatch, cancel, Ctrl+C, full disk) removes the temporary file,
+so an interrupted transfer is never taken for a valid file.
+
+stdlib urllib only: one GET with a progress callback does not earn a dependency. No torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from segstudio import __version__
+from segstudio.core.errors import PathError, SegstudioError
+
+CHUNK = 256 * 1024
+TIMEOUT_S = 30.0          # per socket operation: a stalled server fails instead of hanging
+PART_SUFFIX = ".part"
+STALE_PART_S = 3600.0     # a .part untouched this long belongs to a process that was killed
+SCHEMES = ("http", "https", "file")
+
+# (bytes done, bytes expected or None): called at most every PROGRESS_S, and once at the end.
+RawProgress = Callable[[int, "int | None"], None]
+PROGRESS_S = 0.1
+
+
+class WeightsError(SegstudioError):
+    """Anything a user can get wrong with weights: an unknown name, a bad mirror."""
+
+
+class WeightsFileError(PathError, WeightsError):
+    """A weights file that could not be fetched, copied or verified; `.path` names it."""
+
+
+class FetchCancelled(WeightsError):
+    """The transfer was cancelled; nothing was kept."""
+
+
+def check_url(url: str) -> str:
+    """`url` when its scheme is one segstudio fetches from, else WeightsError (one line)."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in SCHEMES or not urllib.parse.urlsplit(url).path:
+        raise WeightsError(f"{url!r} is not an http://, https:// or file:// URL")
+    return url
+
+
+def _open(url: str, method: str, timeout: float, target: Path) -> http.client.HTTPResponse:
+    request = urllib.request.Request(
+        check_url(url), method=method, headers={"User-Agent": f"segstudio/{__version__}"}
+    )
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        raise WeightsFileError(target, f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        text = getattr(reason, "strerror", None) or str(reason)
+        raise WeightsFileError(target, f"cannot reach {url} ({text})") from None
+    except (TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
+        raise WeightsFileError(target, f"cannot reach {url} ({_describe(exc)})") from None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    text = getattr(exc, "strerror", None) or str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def content_length(url: str, target: Path, timeout: float = 10.0) -> int | None:
+    """Size the server announces for `url` (HTTP HEAD), None when it does not say."""
+    with _open(url, "HEAD", timeout, target) as response:
+        value = response.headers.get("Content-Length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def sha256_of(path: Path, cancel: Callable[[], bool] | None = None) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            if cancel is not None and cancel():
+                raise FetchCancelled(f"checking {path.name} cancelled")
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def mismatch(digest: str, prefix: str) -> str | None:
+    """What is wrong with a file of SHA-256 `digest` that should start with `prefix`."""
+    if digest.startswith(prefix.lower()):
+        return None
+    return f"SHA-256 starts with {digest[:len(prefix)]}, expected {prefix}"
+
+
+def download_verified(
+    url: str, dest: Path, sha256_prefix: str, *, progress: RawProgress | None = None,
+    cancel: Callable[[], bool] | None = None, timeout: float = TIMEOUT_S,
+) -> Path:
+    """GET `url` into `dest` (renamed into place only when complete and verified)."""
+    _prepare(dest)
+    with _open(url, "GET", timeout, dest) as response:
+        total = _length(response)
+
+        def chunks() -> Iterator[bytes]:
+            while True:
+                try:
+                    block = response.read(CHUNK)
+                except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                    raise WeightsFileError(
+                        dest, f"download from {url} failed ({_describe(exc)}); nothing was kept"
+                    ) from None
+                if not block:
+                    return
+                yield block
+
+        return _write_verified(dest, chunks(), total, sha256_prefix, f"download from {url}",
+                               progress, cancel)
+
+
+def copy_verified(
+    src: Path, dest: Path, sha256_prefix: str, *, progress: RawProgress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Path:
+    """Copy the local file `src` into `dest` when its SHA-256 starts with `sha256_prefix`."""
+    src = Path(src).expanduser()
+    if not src.is_file():
+        raise WeightsFileError(src, "no such file")
+    # Verify first, so a wrong file is refused without writing anything beside `dest`.
+    try:
+        problem = mismatch(sha256_of(src, cancel), sha256_prefix)
+    except OSError as exc:
+        raise WeightsFileError(src, f"cannot read ({_describe(exc)})") from None
+    if problem:
+        raise WeightsFileError(src, f"{problem}: not {dest.name}")
+    if src.resolve() == dest.resolve():
+        return dest
+    _prepare(dest)
+    try:
+        total = src.stat().st_size
+        with open(src, "rb") as f:
+            return _write_verified(dest, iter(lambda: f.read(CHUNK), b""), total, sha256_prefix,
+                                   f"copy of {src}", progress, cancel)
+    except OSError as exc:
+        raise WeightsFileError(src, f"cannot read ({_describe(exc)})") from None
+
+
+def _length(response: http.client.HTTPResponse) -> int | None:
+    value = response.headers.get("Content-Length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _prepare(dest: Path) -> None:
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = f"cannot create the folder ({_describe(exc)})"
+        raise WeightsFileError(dest.parent, problem) from None
+    now = time.time()
+    for part in dest.parent.glob(f".{dest.name}.*{PART_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+
+
+def _write_verified(
+    dest: Path, chunks: Iterator[bytes], total: int | None, prefix: str, what: str,
+    progress: RawProgress | None, cancel: Callable[[], bool] | None,
+) -> Path:
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
+    digest = hashlib.sha256()
+    done, last = 0, 0.0
+    try:  # from before the file exists: a Ctrl+C right after creating it still removes it
+        try:
+            # O_EXCL: a name of our own; 0o666: the kept file gets the mode umask gives any file
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+        except OSError as exc:
+            raise WeightsFileError(dest, f"cannot write ({_describe(exc)})") from None
+        with os.fdopen(fd, "wb") as out:
+            if progress is not None:
+                progress(0, total)
+            for block in chunks:
+                if cancel is not None and cancel():
+                    raise FetchCancelled(f"{what} cancelled; nothing was kept")
+                try:
+                    out.write(block)
+                except OSError as exc:
+                    raise WeightsFileError(dest, f"cannot write ({_describe(exc)})") from None
+                digest.update(block)
+                done += len(block)
+                now = time.monotonic()
+                if progress is not None and now - last >= PROGRESS_S:
+                    progress(done, total)
+                    last = now
+            if total is not None and done != total:
+                # urllib returns a short body without an error when the server hangs up.
+                raise WeightsFileError(
+                    dest, f"{what} ended after {done} of {total} bytes; nothing was kept"
+                )
+            problem = mismatch(digest.hexdigest(), prefix)
+            if problem:
+                raise WeightsFileError(
+                    dest, f"{what}: {problem} (a corrupt or different file); nothing was kept"
+                )
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as exc:
+                raise WeightsFileError(dest, f"cannot write ({_describe(exc)})") from None
+        if progress is not None:
+            progress(done, total)
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise WeightsFileError(dest, f"cannot write ({_describe(exc)})") from None
+    except BaseException:  # errors, cancel, Ctrl+C: never leave a partial file behind
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return dest
