@@ -2,7 +2,7 @@
 Download (size first, progress, Cancel) and Import from file; and `offer_backbone_download`,
 which a fine-tune calls for an architecture whose ImageNet encoder is missing.
 
-Everything slow (HTTP, hashing, copying) runs on a worker thread (`transfer.py`); listing only
+Everything slow (HTTP, hashing, copying) runs on a worker thread (`downloads.py`); listing only
 looks at file names, so it is done on the GUI thread.
 """
 
