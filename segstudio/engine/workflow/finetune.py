@@ -126,7 +126,7 @@ def unusual_settings(settings: FinetuneSettings, defaults: FinetuneSettings) -> 
 @dataclass
 class StartChoice:
     init: Path | None             # checkpoint to start from
-    backbone: str | None          # "imagenet" for an ImageNet encoder
+    backbone: str | None          # name of the ImageNet encoder weights (engine.weights)
     note: str                     # for the panel / the CLI, in words
     missing_backbone: str | None = None   # name of ImageNet weights that would help, absent
 
@@ -136,8 +136,7 @@ def starting_point(project: Project, arch: str) -> StartChoice:
     (its layers that fit; a fresh head for other classes); for encoder networks their
     ImageNet encoder when present; otherwise random initialisation, said plainly."""
     from segstudio.engine.checkpoint import CheckpointError, classes_mismatch, read_checkpoint
-    from segstudio.models import model_info
-    from segstudio.models.backbones import hub_cache_path
+    from segstudio.engine.weights import backbone_entry, format_size
 
     active = active_checkpoint(project)
     if active is not None:
@@ -156,13 +155,14 @@ def starting_point(project: Project, arch: str) -> StartChoice:
         note = "from the shipped ENet (CamVid)"
         return StartChoice(shipped, None, note + (": the layers that fit, a fresh head for "
                                                   "your classes" if fresh else ""))
-    backbone = model_info(arch).backbone
-    if backbone is not None:
-        if hub_cache_path(backbone).is_file():
-            return StartChoice(None, "imagenet", f"from the ImageNet {backbone} encoder")
-        return StartChoice(None, None, f"from random initialisation: the ImageNet {backbone} "
-                           "encoder is not downloaded, so the network starts knowing nothing "
-                           "and needs many more labelled images", missing_backbone=backbone)
+    entry = backbone_entry(arch)
+    if entry is not None:
+        if entry.present:
+            return StartChoice(None, entry.name, f"from the ImageNet {entry.name} encoder")
+        return StartChoice(None, None, f"from random initialisation: the ImageNet {entry.name} "
+                           f"encoder ({format_size(entry.size)}) is not downloaded, so the "
+                           "network starts knowing nothing and needs many more labelled images",
+                           missing_backbone=entry.name)
     return StartChoice(None, None, "from random initialisation (this network has no "
                        "pretrained weights)")
 
@@ -231,11 +231,16 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
         out_dir = new_run_dir(project, arch)
         name = _run_name(project, arch)
     say(f"{name}: starting {start.note}")
+    backbone = None
+    if start.backbone is not None:
+        from segstudio.engine.weights import verify
+
+        backbone = verify(start.backbone)   # hashed once per process: a wrong file is refused
     config = TrainConfig(
         arch=arch, data=project.root, out_dir=out_dir, steps=settings.steps,
         size=(settings.height, settings.width), batch=settings.batch, lr=settings.lr,
         weighting=settings.weighting, train_edited=settings.train_edited,
-        val_fraction=settings.val_fraction, init=start.init, backbone=start.backbone,
+        val_fraction=settings.val_fraction, init=start.init, backbone=backbone,
         compare_to=active, resume=resume is not None, device=device)
     record = project.register_checkpoint(
         out_dir / "best.safetensors", arch, {}, name=name, status="running", pid=os.getpid(),
