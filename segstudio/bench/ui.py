@@ -186,9 +186,11 @@ def bench_stall(args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-bench-ui-"))
     os.environ.setdefault("SEGSTUDIO_SETTINGS", str(tmp / "settings.ini"))
     root = make_sample_project(tmp / "sample", count=12, reviewed=8, size=(144, 192))
-    # Answer the end-of-training "re-segment?" question without a modal dialog.
+    # Answer questions without a modal dialog: yes to starting with the bench's short
+    # settings, no to re-segmenting after the fine-tune.
+    buttons = QtWidgets.QMessageBox.StandardButton
     QtWidgets.QMessageBox.question = staticmethod(
-        lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No
+        lambda _p, title, *a, **k: buttons.Yes if title.startswith("Unusual") else buttons.No
     )
     window = MainWindow()
     window.resize(1400, 900)
@@ -228,16 +230,16 @@ def bench_stall(args) -> dict:
 
     idle = watch(2.0)
     s = window.finetune
-    s.epochs.setValue(1)
-    s.height.setValue(144)
-    s.width.setValue(192)
+    s.steps.setValue(8)
+    s.crop_h.setValue(144)
+    s.crop_w.setValue(192)
     s.batch.setValue(4)
     done = {"segment": 0, "train": 0}
     window.runs.segment_finished.connect(lambda _s: done.__setitem__("segment", 1))
     window.runs.train_finished.connect(lambda _s: done.__setitem__("train", 1))
     t0 = time.perf_counter()
     window.runs.start_fine_tune()
-    window.runs.segment_unlabeled()
+    window.runs.segment.segment_unlabeled()
     busy = watch(args.stall_seconds, until=lambda: done["segment"] and done["train"])
     busy_s = time.perf_counter() - t0
     window.runs.cancel_all(wait=True)

@@ -16,7 +16,7 @@ SAMPLE_COLORS = ((70, 130, 230), (120, 90, 40), (230, 50, 50), (240, 200, 40))
 IGNORE_INDEX = 255
 # Fine-tune settings stored in the sample's project file: small crops, a high learning rate
 # and few epochs, so ENet from scratch reaches a visible result in about a minute on a CPU.
-SAMPLE_FINETUNE = {"epochs": 12, "height": 144, "width": 192, "batch": 4, "lr": 5e-3}
+SAMPLE_FINETUNE = {"steps": 100, "height": 144, "width": 192, "batch": 4, "lr": 1e-3}
 
 
 def _noise(rng: np.random.Generator, h: int, w: int, scale: int) -> np.ndarray:

@@ -1,74 +1,28 @@
-"""Every command of the window with its shortcuts, in one table: it builds the QActions and
-menus and the shortcut list of the help dialog, so the two never disagree."""
+"""QActions and menus from the command table in `commands.py`, and the shortcut list of the
+help dialog from the same table, so the menus, the keys and the help never disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
-
-@dataclass(frozen=True)
-class Command:
-    name: str          # window method `act_<name>` runs it
-    text: str
-    keys: tuple[str, ...] = ()
-    menu: str = ""
-    checkable: bool = False
-
-
-COMMANDS: tuple[Command, ...] = (
-    Command("open_folder", "&Open folder…", ("Ctrl+O",), "File"),
-    Command("sample_project", "Try a &sample project", (), "File"),
-    Command("save", "&Save label", ("Ctrl+S",), "File"),
-    Command("quit", "&Quit", ("Ctrl+Q",), "File"),
-    Command("undo", "&Undo", ("Ctrl+Z",), "Edit"),
-    Command("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit"),
-    Command("mark_reviewed", "Mark &reviewed", ("Ctrl+R",), "Edit", checkable=True),
-    Command("next_image", "&Next image", ("PgDown", "N"), "Edit"),
-    Command("prev_image", "&Previous image", ("PgUp", "Shift+N"), "Edit"),
-    Command("tool_brush", "&Brush", ("B",), "Tools", checkable=True),
-    Command("tool_eraser", "&Eraser (paints void)", ("E",), "Tools", checkable=True),
-    Command("tool_fill", "&Fill", ("F",), "Tools", checkable=True),
-    Command("tool_polygon", "P&olygon (click points, Enter closes)", ("P",), "Tools",
-            checkable=True),
-    Command("tool_pan", "P&an", ("H",), "Tools", checkable=True),
-    Command("brush_smaller", "Brush smaller", ("[",), "Tools"),
-    Command("brush_larger", "Brush larger", ("]",), "Tools"),
-    Command("finish_polygon", "Close polygon", ("Return", "Enter"), "Tools"),
-    Command("cancel_polygon", "Cancel polygon", ("Escape",), "Tools"),
-    Command("toggle_overlay", "Show &overlay", ("O",), "View", checkable=True),
-    Command("contour_view", "&Contours only", ("C",), "View", checkable=True),
-    Command("confidence_view", "Con&fidence view (low confidence highlighted)", ("K",), "View",
-            checkable=True),
-    Command("zoom_fit", "Zoom to &fit", ("Ctrl+0", "0"), "View"),
-    Command("zoom_1to1", "Zoom &1:1", ("Ctrl+1",), "View"),
-    Command("zoom_in", "Zoom &in", ("Ctrl+=", "Ctrl++", "+"), "View"),
-    Command("zoom_out", "Zoom o&ut", ("Ctrl+-", "-"), "View"),
-    Command("sort_confidence", "&Sort files by confidence (worst first)", (), "View"),
-    Command("segment_image", "Segment &image", ("Ctrl+G",), "Model"),
-    Command("segment_all", "Segment &all unlabeled", ("Ctrl+Shift+G",), "Model"),
-    Command("fine_tune", "&Fine-tune", (), "Model"),
-    Command("weights", "Pretrained &weights…", (), "Model"),
-    Command("help", "&Keyboard shortcuts", ("F1",), "Help"),
-)
+from segstudio.ui.commands import COMMANDS, Commands
 
 CLASS_KEYS = tuple(str(i) for i in range(1, 10))  # keys 1-9 pick classes 0-8
 
 
-def build_actions(window: QtWidgets.QMainWindow) -> dict[str, QtGui.QAction]:
-    """Create the actions (wired to `window.act_<name>`) and the menus."""
+def build_actions(window: QtWidgets.QMainWindow, commands: Commands) -> dict[str, QtGui.QAction]:
+    """Create the actions (each running its table row's callable) and the menus."""
     actions: dict[str, QtGui.QAction] = {}
     menus: dict[str, QtWidgets.QMenu] = {}
     for cmd in COMMANDS:
         action = QtGui.QAction(cmd.text, window)
         action.setShortcuts([QtGui.QKeySequence(k) for k in cmd.keys])
         action.setCheckable(cmd.checkable)
-        handler = getattr(window, f"act_{cmd.name}")
+        action.setProperty("needs_project", cmd.needs_project)
         if cmd.checkable:
-            action.triggered.connect(handler)
+            action.triggered.connect(lambda checked, run=cmd.run: run(commands, checked))
         else:
-            action.triggered.connect(lambda _checked=False, h=handler: h())
+            action.triggered.connect(lambda _checked=False, run=cmd.run: run(commands))
         window.addAction(action)  # shortcuts work even while the menu bar is hidden
         if cmd.menu:
             if cmd.menu not in menus:
@@ -81,10 +35,19 @@ def build_actions(window: QtWidgets.QMainWindow) -> dict[str, QtGui.QAction]:
     for i, key in enumerate(CLASS_KEYS):
         action = QtGui.QAction(f"Class {key}", window)
         action.setShortcut(QtGui.QKeySequence(key))
-        action.triggered.connect(lambda _c=False, i=i: window.act_pick_class(i))
+        action.setProperty("needs_project", True)
+        action.triggered.connect(lambda _c=False, i=i: window.palette.select(i))
         window.addAction(action)
         actions[f"class_{key}"] = action
     return actions
+
+
+def set_project_actions_enabled(actions: dict[str, QtGui.QAction], on: bool) -> None:
+    """Commands that need a project are disabled (menus greyed, keys inert) without one, so
+    a key pressed on the welcome page does nothing now and nothing later."""
+    for action in actions.values():
+        if action.property("needs_project"):
+            action.setEnabled(on)
 
 
 def shortcut_rows() -> list[tuple[str, str]]:
@@ -118,5 +81,5 @@ def show_help(parent: QtWidgets.QWidget) -> None:
     close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
     close.rejected.connect(dialog.reject)
     layout.addWidget(close)
-    dialog.resize(520, 600)
+    dialog.resize(560, 640)
     dialog.exec()

@@ -125,6 +125,7 @@ class Canvas(QtWidgets.QWidget):
         self._brush_radius: float | None = None
         self._overlay_visible = True
         self._contour_mode = False
+        self._last_scene_pos: QtCore.QPointF | None = None
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
 
     # -- content -------------------------------------------------------------------------
@@ -164,6 +165,7 @@ class Canvas(QtWidgets.QWidget):
             item.clear()
         self._mask = None
         self._contours = None
+        self._last_scene_pos = None
 
     def refresh(self, bbox: BBox | None) -> None:
         """The mask changed inside `bbox`: repaint only that box."""
@@ -253,7 +255,13 @@ class Canvas(QtWidgets.QWidget):
             return
         self.brush_outline.setRect(QtCore.QRectF(x - r, y - r, 2 * r, 2 * r))
 
+    def refresh_cursor(self) -> None:
+        """Report the pixel under the mouse again (its class changed under a still mouse)."""
+        if self._last_scene_pos is not None:
+            self._mouse_moved(self._last_scene_pos)
+
     def _mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        self._last_scene_pos = scene_pos
         p = self.viewbox.mapSceneToView(scene_pos)
         x, y = p.x(), p.y()
         inside = self.viewbox.sceneBoundingRect().contains(scene_pos)

@@ -1,28 +1,40 @@
-"""The window's commands: `actions.py` wires each QAction to `act_<name>` of the window.
+"""The window's commands, and the one table that gives each its text, keys, menu and the
+callable that runs it. `actions.py` turns the table into QActions, menus and the shortcut
+list of the help dialog, so the three never disagree.
 
-A mixin of MainWindow, kept apart so the window module holds layout and saving only (image
-switching is the `image_switching.py` mixin). Each command is a thin call into the canvas,
-tools, session or runs.
+Each command is a thin call into a part of the window (canvas, tools, session, runs, docks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.errors import SegstudioError
-from segstudio.ui.actions import show_help
+from segstudio.core.project import ImageState
 from segstudio.ui.tools import Tool
+
+if TYPE_CHECKING:
+    from segstudio.ui.main_window import MainWindow
 
 
 class Commands:
-    def act_open_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of images")
-        if folder:
-            self.open_folder(Path(folder))
+    """The handlers; `w` is the window whose parts they call."""
 
-    def act_sample_project(self) -> None:
+    def __init__(self, window: MainWindow) -> None:
+        self.w = window
+
+    # -- file ----------------------------------------------------------------------------
+    def open_folder(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self.w, "Open a folder of images")
+        if folder:
+            self.w.open_folder(Path(folder))
+
+    def sample_project(self) -> None:
         from segstudio.core.sample import make_sample_project
 
         base = QtCore.QStandardPaths.writableLocation(
@@ -33,135 +45,187 @@ class Commands:
             if not (folder / "segstudio.json").is_file():
                 make_sample_project(folder)
         except (SegstudioError, OSError) as exc:
-            self.show_error(f"{folder}: cannot create the sample project ({exc})", dialog=True)
+            self.w.notify.error(f"{folder}: cannot create the sample project ({exc})",
+                                dialog=True)
             return
-        self.open_folder(folder)
+        self.w.open_folder(folder)
 
-    def act_save(self) -> None:
-        if self.session is not None and self.current_key is not None:
-            entry = self.session.entry(self.current_key)
-            if self.session.is_dirty(entry.key):
+    def save(self) -> None:
+        w = self.w
+        if w.session is not None and w.current_key is not None:
+            entry = w.session.entry(w.current_key)
+            if w.session.is_dirty(entry.key):
                 # Before save(): a fast write may report (e.g. a failure) within the call.
-                self.show_status(f"saving {self.session.project.label_path(entry)}", 3000)
-                self.session.save(entry)
-            self.update_title()
+                w.notify.status(f"saving {w.session.project.label_path(entry)}", 3000)
+                w.session.save(entry)
+            w.update_title()
 
-    def act_quit(self) -> None:
-        self.close()
+    def quit(self) -> None:
+        self.w.close()
 
-    def act_undo(self) -> None:
-        doc = self.current_document()
+    # -- edit ----------------------------------------------------------------------------
+    def undo(self) -> None:
+        doc = self.w.current_document()
         if doc is not None and doc.can_undo:
-            self.tools.cancel_polygon()
-            self.canvas.refresh(doc.undo())
-            self.update_title()
+            self.w.tools.cancel_polygon()
+            doc.undo()      # the canvas follows the document's change event
+            self.w.update_title()
 
-    def act_redo(self) -> None:
-        doc = self.current_document()
+    def redo(self) -> None:
+        doc = self.w.current_document()
         if doc is not None and doc.can_redo:
-            self.canvas.refresh(doc.redo())
-            self.update_title()
+            doc.redo()
+            self.w.update_title()
 
-    def act_mark_reviewed(self, checked: bool = True) -> None:
-        if self.session is None or self.current_key is None or self._image_shape is None:
+    def mark_reviewed(self, checked: bool = True) -> None:
+        """Toggle the reviewed mark of the image on screen (taking it back is explicit)."""
+        w = self.w
+        if w.session is None or w.current_key is None or w.image_shape is None:
             return
-        entry = self.session.entry(self.current_key)
-        if self.session.set_reviewed(entry, checked, self._image_shape):
-            self.show_status(f"{entry.key}: {'reviewed' if checked else 'not reviewed'}")
-        self.update_title()
+        entry = w.session.entry(w.current_key)
+        if w.session.set_reviewed(entry, checked, w.image_shape):
+            w.notify.status(f"{entry.key}: {'reviewed' if checked else 'not reviewed'}")
+        w.update_title()
 
-    def _step_image(self, step: int) -> None:
-        keys = self.files.ordered_keys()
-        if not keys:
+    def review_and_next(self) -> None:
+        """Mark reviewed and go to the next image that is not reviewed, in the list's order."""
+        w = self.w
+        if w.session is None or w.current_key is None or w.image_shape is None:
             return
-        i = keys.index(self.current_key) + step if self.current_key in keys else 0
-        if 0 <= i < len(keys):
-            self.show_image(keys[i])
+        entry = w.session.entry(w.current_key)
+        if w.session.state(entry) is not ImageState.REVIEWED:
+            w.session.set_reviewed(entry, True, w.image_shape)
+        w.update_title()
+        if not self._step(1, unreviewed=True):
+            w.notify.status("reviewed; no unreviewed image after it in the list")
 
-    def act_next_image(self) -> None:
-        self._step_image(1)
+    def next_unreviewed(self) -> None:
+        if not self._step(1, unreviewed=True):
+            self.w.notify.status("no unreviewed image after this one in the list")
 
-    def act_prev_image(self) -> None:
-        self._step_image(-1)
+    def _step(self, step: int, *, unreviewed: bool = False) -> bool:
+        w = self.w
+        keys = w.files.ordered_keys()
+        if not keys or w.session is None:
+            return False
+        i = keys.index(w.current_key) if w.current_key in keys else -step
+        i += step
+        while 0 <= i < len(keys):
+            if not unreviewed or \
+                    w.session.state(w.session.entry(keys[i])) is not ImageState.REVIEWED:
+                w.show_image(keys[i])
+                return True
+            i += step
+        return False
 
-    def _set_tool(self, tool: Tool) -> None:
-        self.tools.set_tool(tool)
-        self.command_actions[f"tool_{tool.value}"].setChecked(True)
-        self.canvas.set_brush_radius(self.tools.brush_outline_radius())
+    def next_image(self) -> None:
+        self._step(1)
 
-    def act_tool_brush(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.BRUSH)
+    def prev_image(self) -> None:
+        self._step(-1)
 
-    def act_tool_eraser(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.ERASER)
+    # -- tools ---------------------------------------------------------------------------
+    def _tool(self, tool: Tool) -> None:
+        w = self.w
+        w.tools.set_tool(tool)
+        w.command_actions[f"tool_{tool.value}"].setChecked(True)
+        w.canvas.set_brush_radius(w.tools.brush_outline_radius())
 
-    def act_tool_fill(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.FILL)
-
-    def act_tool_polygon(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.POLYGON)
-
-    def act_tool_pan(self, _checked: bool = True) -> None:
-        self._set_tool(Tool.PAN)
-
-    def act_brush_smaller(self) -> None:
-        s = self.toolbar.brush_size
+    def brush_smaller(self) -> None:
+        s = self.w.toolbar.brush_size
         s.setValue(max(s.minimum(), round(s.value() / 1.25)))
 
-    def act_brush_larger(self) -> None:
-        s = self.toolbar.brush_size
+    def brush_larger(self) -> None:
+        s = self.w.toolbar.brush_size
         s.setValue(min(s.maximum(), max(s.value() + 1, round(s.value() * 1.25))))
 
-    def act_finish_polygon(self) -> None:
-        self.tools.finish_polygon()
+    # -- view ----------------------------------------------------------------------------
+    def confidence_view(self, checked: bool) -> None:
+        w = self.w
+        w.canvas.set_confidence_visible(checked)
+        if checked and w.session is not None and w.current_key is not None \
+                and w.current_key not in w.session.confidence_maps:
+            w.notify.status("no confidence map for this image yet: segment it first")
 
-    def act_cancel_polygon(self) -> None:
-        self.tools.cancel_polygon()
-
-    def act_toggle_overlay(self, checked: bool) -> None:
-        self.canvas.set_overlay_visible(checked)
-
-    def act_contour_view(self, checked: bool) -> None:
-        self.canvas.set_contour_mode(checked)
-
-    def act_confidence_view(self, checked: bool) -> None:
-        self.canvas.set_confidence_visible(checked)
-        if checked and self.session is not None and self.current_key is not None \
-                and self.current_key not in self.session.confidence_maps:
-            self.show_status("no confidence map for this image yet: segment it first")
-
-    def act_zoom_fit(self) -> None:
-        self.canvas.fit()
-
-    def act_zoom_1to1(self) -> None:
-        self.canvas.one_to_one()
-
-    def act_zoom_in(self) -> None:
-        self.canvas.zoom(1.25)
-
-    def act_zoom_out(self) -> None:
-        self.canvas.zoom(0.8)
-
-    def act_sort_confidence(self) -> None:
-        self.files.sort_by_confidence()
-
-    def act_segment_image(self) -> None:
-        self.runs.segment_current()
-
-    def act_segment_all(self) -> None:
-        self.runs.segment_unlabeled()
-
-    def act_fine_tune(self) -> None:
-        self.runs.start_fine_tune()
-
-    def act_weights(self) -> None:
+    # -- model ---------------------------------------------------------------------------
+    def weights(self) -> None:
         from segstudio.ui.dialogs.weights import WeightsDialog
 
-        WeightsDialog.show_for(self)
+        WeightsDialog.show_for(self.w)
 
-    def act_pick_class(self, index: int) -> None:
-        self.palette.select(index)
+    def help(self) -> None:
+        from segstudio.ui.actions import show_help
 
-    def act_help(self) -> None:
-        show_help(self)
+        show_help(self.w)
 
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    text: str
+    keys: tuple[str, ...] = ()
+    menu: str = ""
+    run: Callable[..., None] | None = None   # run(commands) or run(commands, checked)
+    checkable: bool = False
+    needs_project: bool = True   # disabled (and its keys inert) until a project is open
+
+
+def _tool(tool: Tool) -> Callable[[Commands, bool], None]:
+    return lambda c, _checked=True: c._tool(tool)
+
+
+C = Commands
+COMMANDS: tuple[Command, ...] = (
+    Command("open_folder", "&Open folder…", ("Ctrl+O",), "File", C.open_folder,
+            needs_project=False),
+    Command("sample_project", "Try a &sample project", (), "File", C.sample_project,
+            needs_project=False),
+    Command("save", "&Save label", ("Ctrl+S",), "File", C.save),
+    Command("quit", "&Quit", ("Ctrl+Q",), "File", C.quit, needs_project=False),
+    Command("undo", "&Undo", ("Ctrl+Z",), "Edit", C.undo),
+    Command("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit", C.redo),
+    Command("mark_reviewed", "Mark &reviewed", ("Ctrl+R",), "Edit", C.mark_reviewed,
+            checkable=True),
+    Command("review_and_next", "Mark reviewed and &go to the next unreviewed", ("R",),
+            "Edit", C.review_and_next),
+    Command("next_image", "&Next image", ("PgDown", "N"), "Edit", C.next_image),
+    Command("prev_image", "&Previous image", ("PgUp", "Shift+N"), "Edit", C.prev_image),
+    Command("next_unreviewed", "Next &unreviewed image", ("U",), "Edit", C.next_unreviewed),
+    Command("tool_brush", "&Brush", ("B",), "Tools", _tool(Tool.BRUSH), checkable=True),
+    Command("tool_eraser", "&Eraser (paints void)", ("E",), "Tools", _tool(Tool.ERASER),
+            checkable=True),
+    Command("tool_fill", "&Fill", ("F",), "Tools", _tool(Tool.FILL), checkable=True),
+    Command("tool_polygon", "P&olygon (click points, Enter closes)", ("P",), "Tools",
+            _tool(Tool.POLYGON), checkable=True),
+    Command("tool_pan", "P&an", ("H",), "Tools", _tool(Tool.PAN), checkable=True),
+    Command("brush_smaller", "Brush smaller", ("[",), "Tools", C.brush_smaller),
+    Command("brush_larger", "Brush larger", ("]",), "Tools", C.brush_larger),
+    Command("finish_polygon", "Close polygon", ("Return", "Enter"), "Tools",
+            lambda c: c.w.tools.finish_polygon()),
+    Command("cancel_polygon", "Cancel polygon", ("Escape",), "Tools",
+            lambda c: c.w.tools.cancel_polygon()),
+    Command("toggle_overlay", "Show &overlay", ("O",), "View",
+            lambda c, on: c.w.canvas.set_overlay_visible(on), checkable=True),
+    Command("contour_view", "&Contours only", ("C",), "View",
+            lambda c, on: c.w.canvas.set_contour_mode(on), checkable=True),
+    Command("confidence_view", "Con&fidence view (low confidence highlighted)", ("K",), "View",
+            C.confidence_view, checkable=True),
+    Command("zoom_fit", "Zoom to &fit", ("Ctrl+0", "0"), "View", lambda c: c.w.canvas.fit()),
+    Command("zoom_1to1", "Zoom &1:1", ("Ctrl+1",), "View", lambda c: c.w.canvas.one_to_one()),
+    Command("zoom_in", "Zoom &in", ("Ctrl+=", "Ctrl++", "+"), "View",
+            lambda c: c.w.canvas.zoom(1.25)),
+    Command("zoom_out", "Zoom o&ut", ("Ctrl+-", "-"), "View", lambda c: c.w.canvas.zoom(0.8)),
+    Command("sort_confidence", "&Worst first (least confident at the top)", (), "View",
+            lambda c, on: c.w.files.sort_by_confidence(on), checkable=True),
+    Command("refresh_queue", "Refresh the file list's order and filter", ("F5",), "View",
+            lambda c: c.w.files.refresh_queue()),
+    Command("segment_image", "Segment &image", ("Ctrl+G",), "Model",
+            lambda c: c.w.runs.segment_current()),
+    Command("segment_all", "Segment &unlabeled images", ("Ctrl+Shift+G",), "Model",
+            lambda c: c.w.runs.segment.segment_unlabeled()),
+    Command("resegment", "&Re-segment images that are not reviewed…", (), "Model",
+            lambda c: c.w.model_dock.resegment.emit()),
+    Command("fine_tune", "&Fine-tune", (), "Model", lambda c: c.w.runs.start_fine_tune()),
+    Command("weights", "Pretrained &weights…", (), "Model", C.weights, needs_project=False),
+    Command("help", "&Keyboard shortcuts", ("F1",), "Help", C.help, needs_project=False),
+)

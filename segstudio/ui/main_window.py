@@ -1,8 +1,10 @@
-"""The main window: layout, settings, opening folders, saving and the editing callbacks.
+"""The main window: composed from parts with explicit dependencies, and the glue between them.
 
-Image switching and loading live in `image_switching.py`, the commands in `commands.py`,
-model runs (segmentation, fine-tuning) in `runs.py`, docks in `docks/` and the command table
-in `actions.py`. This class wires them to the Session (core Project + MaskDocuments).
+- `ImageLoader` loads an image and its document and emits what it loaded;
+- `Runs` (segmentation and fine-tuning) gets the Model and Fine-tune panels and a `Notifier`;
+- the canvas follows the shown `MaskDocument` through its change event, whoever changed it
+  (a tool, undo/redo, a prediction);
+- `commands.py` holds the command table with its callables; `actions.py` makes the menus.
 """
 
 from __future__ import annotations
@@ -14,42 +16,50 @@ import numpy as np
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.errors import SegstudioError
-from segstudio.core.project import ImageState, Project
-from segstudio.ui.actions import build_actions
+from segstudio.core.project import ImageEntry, ImageState, Project
+from segstudio.ui.actions import build_actions, set_project_actions_enabled
 from segstudio.ui.canvas import Canvas
 from segstudio.ui.commands import Commands
 from segstudio.ui.docks.files import FilesDock
 from segstudio.ui.docks.finetune import FineTuneDock
 from segstudio.ui.docks.model import ModelDock
 from segstudio.ui.docks.palette import PaletteDock
-from segstudio.ui.image_switching import ImageSwitching
+from segstudio.ui.image_loader import ImageLoader, Loaded
+from segstudio.ui.notifier import Notifier
 from segstudio.ui.runs import Runs
 from segstudio.ui.session import Session
 from segstudio.ui.settings import Settings
 from segstudio.ui.toolbar import ViewToolbar
 from segstudio.ui.tools import ToolController
 from segstudio.ui.welcome import WelcomePage
+from segstudio.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 30_000
 
 
-class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
+class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = settings or Settings()
         self.session: Session | None = None
-        self._init_image_switching()
+        self.current_key: str | None = None
+        self.image_shape: tuple[int, int] | None = None
+        self.notify = Notifier(self)
+        self._unsubscribe = None
 
         self.canvas = Canvas()
         self.tools = ToolController(self)
         self.canvas.set_handler(self.tools)
         self.welcome = WelcomePage(self.settings)
+        self.canvas_message = QtWidgets.QLabel("")
+        self.canvas_message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.canvas_message.setWordWrap(True)
         self.stack = QtWidgets.QStackedWidget()
-        self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.canvas)
+        for page in (self.welcome, self.canvas, self.canvas_message):
+            self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
 
         self.files = FilesDock(self)
@@ -67,17 +77,22 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
         self.resizeDocks([self.palette, self.model_dock, self.finetune], [310, 160, 340],
                          QtCore.Qt.Orientation.Vertical)
 
-        self.command_actions = build_actions(self)
+        self.loader = ImageLoader(self)
+        self.runs = Runs(self.model_dock, self.finetune, self.notify, self)
+        self.runs.current_entry = self.current_entry
+        self.runs.finetune.dialog_parent = self
+        self.commands = Commands(self)
+        self.command_actions = build_actions(self, self.commands)
         self._add_recent_menu()
         self.toolbar = ViewToolbar(self.command_actions, self)
         self.addToolBar(self.toolbar)
         self.cursor_label = QtWidgets.QLabel("")
         self.cursor_label.setMinimumWidth(220)
         self.statusBar().addPermanentWidget(self.cursor_label)
-        self.runs = Runs(self)
+        self.state = WindowState(self, self.settings)
 
         self._connect()
-        self._restore_settings()
+        self.state.restore()
         self.autosave = QtCore.QTimer(self)
         self.autosave.setInterval(AUTOSAVE_MS)
         self.autosave.timeout.connect(self._autosave)
@@ -87,21 +102,25 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
 
     # -- wiring --------------------------------------------------------------------------
     def _connect(self) -> None:
-        self.tools.changed.connect(self._edited)
+        self.tools.changed.connect(self._stroke_done)
         self.tools.polygon_preview.connect(self.canvas.set_polygon_preview)
         self.canvas.cursor_moved.connect(self._cursor_moved)
         self.files.activated.connect(self.show_image)
-        self.palette.class_selected.connect(self._class_selected)
+        self.palette.class_selected.connect(lambda i: setattr(self.tools, "value", i))
         self.palette.classes_edited.connect(self._classes_edited)
         self.palette.protect_changed.connect(self._protect_changed)
-        self.palette.error.connect(self.show_error)
-        self.welcome.open_folder.connect(self.act_open_folder)
+        self.palette.error.connect(self.notify.error)
+        self.welcome.open_folder.connect(self.commands.open_folder)
         self.welcome.open_recent.connect(self.open_folder)
-        self.welcome.sample.connect(self.act_sample_project)
+        self.welcome.sample.connect(self.commands.sample_project)
         self.toolbar.brush_size.valueChanged.connect(self._brush_size_changed)
         self.toolbar.opacity.valueChanged.connect(
             lambda v: self.canvas.set_opacity(v / 100.0)
         )
+        self.loader.loaded.connect(self._image_loaded)
+        self.loader.started.connect(
+            lambda key, w, h: self.notify.status(f"loading {key} ({w}x{h})…", 0))
+        self.runs.segment.classes_adopted.connect(self._classes_adopted)
 
     def _add_recent_menu(self) -> None:
         """File > Open recent, filled from the settings each time it opens."""
@@ -120,67 +139,39 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
 
         self.recent_menu.aboutToShow.connect(fill)
 
-    def _restore_settings(self) -> None:
-        geometry = self.settings.get("window/geometry", None)
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
-        state = self.settings.get("window/state", None)
-        if state is not None:
-            self.restoreState(state)
-        self.toolbar.opacity.setValue(self.settings.get("view/opacity", 55, int))
-        self.canvas.set_opacity(self.toolbar.opacity.value() / 100.0)
-        self.toolbar.brush_size.setValue(self.settings.get("tools/brush", 16, int))
-        self.command_actions["toggle_overlay"].setChecked(True)
-        self.act_tool_brush(True)
-        self.finetune.apply_settings(self.settings.finetune())
-
-    def _save_settings(self) -> None:
-        s = self.settings
-        s.set("window/geometry", self.saveGeometry())
-        if self.session is not None:  # on the welcome page the docks are hidden on purpose
-            s.set("window/state", self.saveState())
-        s.set("view/opacity", self.toolbar.opacity.value())
-        s.set("tools/brush", self.toolbar.brush_size.value())
-        s.set("model/arch", self.model_dock.arch.currentText())
-        s.set_finetune(self.finetune.settings())
-        s.sync()
-
     def _set_project_widgets_enabled(self, on: bool) -> None:
         # The welcome page stands alone; the docks and tools appear with a project.
         for dock in (self.files, self.palette, self.model_dock, self.finetune):
             dock.setVisible(on)
         self.toolbar.setVisible(on)
         self.stack.setCurrentWidget(self.canvas if on else self.welcome)
+        set_project_actions_enabled(self.command_actions, on)
 
-    # -- messages ------------------------------------------------------------------------
+    # -- messages (kept for scripts; parts use self.notify) -------------------------------
     def show_status(self, text: str, ms: int = 8000) -> None:
-        self.statusBar().showMessage(text, ms)
+        self.notify.status(text, ms)
 
     def show_error(self, text: str, *, dialog: bool = False) -> None:
-        log.warning("%s", text)
-        self.statusBar().showMessage(f"⚠ {text}", 20000)
-        if dialog:
-            QtWidgets.QMessageBox.warning(self, "segstudio", text)
+        self.notify.error(text, dialog=dialog)
 
     def update_title(self) -> None:
         parts = ["segstudio"]
         if self.session is not None:
             parts.append(self.session.project.root.name)
-        if self.current_key is not None:
-            mark = "*" if self.session.is_dirty(self.current_key) else ""
+        if self.current_key is not None and self.session is not None:
             state = self.session.state(self.session.entry(self.current_key)).value
-            parts.append(f"{self.current_key}{mark} ({state})")
+            parts.append(f"{self.current_key} ({state})")
         unsaved = self.session is not None and bool(self.session.dirty_keys())
-        self.setWindowTitle(" — ".join(parts) + (" [*]" if unsaved else ""))
+        # One mark only: Qt shows "[*]" as "*" while the window is modified.
+        self.setWindowTitle(" — ".join(parts) + " [*]")
         self.setWindowModified(unsaved)
         self._update_edit_actions()
 
     def _update_edit_actions(self) -> None:
         doc = self.current_document()
-        self.command_actions["undo"].setEnabled(doc is not None and doc.can_undo)
-        self.command_actions["redo"].setEnabled(doc is not None and doc.can_redo)
+        on = self.session is not None
+        self.command_actions["undo"].setEnabled(on and doc is not None and doc.can_undo)
+        self.command_actions["redo"].setEnabled(on and doc is not None and doc.can_redo)
         reviewed = False
         if self.session is not None and self.current_key is not None:
             entry = self.session.entry(self.current_key)
@@ -190,13 +181,13 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
     # -- project -------------------------------------------------------------------------
     def open_folder(self, folder: Path) -> bool:
         """Open a folder as the project; False (with a message) when it cannot be used."""
-        if not self.confirm_unsaved():
+        if not self.confirm_running("Open another folder") or not self.confirm_unsaved():
             return False
         try:
             project = Project.open(folder)
             project.entries  # noqa: B018 - list now so a bad folder fails here
         except (SegstudioError, OSError) as exc:
-            self.show_error(str(exc), dialog=True)
+            self.notify.error(str(exc), dialog=True)
             return False
         self.runs.cancel_all(wait=True)
         if self.session is not None:
@@ -204,43 +195,46 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
             self.session.close()
             self.session.deleteLater()
         self.session = Session(project, self)
-        self.session.save_failed.connect(lambda m: self.show_error(m, dialog=True))
+        self.session.save_failed.connect(lambda m: self.notify.error(m, dialog=True))
         self.session.state_changed.connect(self._state_changed)
+        self._show_document(None)
         self.current_key = None
+        self.image_shape = None
         self.canvas.clear()
-        self.tools.set_document(None)
+        self.cursor_label.setText("")
         self.files.set_session(self.session)
-        self.palette.set_classes(project.classes)
-        self._apply_project_finetune(project)
+        self.palette.set_classes(project.classes)   # also resets "paint only over"
+        self.runs.set_session(self.session)
         self.runs.project_opened()
         self.settings.add_recent(project.root)
         self.welcome.refresh_recent()
         self._set_project_widgets_enabled(True)
+        QtCore.QTimer.singleShot(0, self.state.check_docks)
         n = len(project.entries)
-        self.show_status(f"opened {project.root}: {n} images")
+        self.notify.status(f"opened {project.root}: {n} images"
+                           + (" (read-only: nothing can be saved here)"
+                              if project.read_only else ""))
         if project.entries:
             self.show_image(project.entries[0].key)
         else:
-            self.show_error(f"{project.images_dir}: no images found", dialog=False)
+            self.notify.error(f"{project.images_dir}: no images found", dialog=False)
         self.update_title()
         return True
 
-    def _apply_project_finetune(self, project: Project) -> None:
-        """A project remembers the fine-tune settings last used on it (the sample ships some)."""
-        from dataclasses import fields
-
-        from segstudio.ui.docks.finetune import FineTuneSettings
-
-        saved = project.settings.get("finetune")
-        if not isinstance(saved, dict):
-            return
-        base = self.finetune.settings()
-        names = {f.name for f in fields(FineTuneSettings)}
-        try:
-            values = {k: type(getattr(base, k))(v) for k, v in saved.items() if k in names}
-        except (TypeError, ValueError):
-            return
-        self.finetune.apply_settings(FineTuneSettings(**{**base.__dict__, **values}))
+    def confirm_running(self, what: str) -> bool:
+        """A fine-tune or segmentation in progress: ask before stopping it (a stopped
+        fine-tune keeps its last finished epoch and can be resumed)."""
+        if self.runs.finetune.busy:
+            if not self.notify.ask(
+                    f"{what}?", f"{self.runs.finetune.describe()}. Stop it? Its last finished "
+                    "epoch is kept, and the run can be resumed from the Model panel.",
+                    default_yes=False):
+                return False
+        elif self.runs.segment.busy and not self.notify.ask(
+                f"{what}?", "A segmentation is running. Stop it? The images done so far are "
+                "kept.", default_yes=False):
+            return False
+        return True
 
     def confirm_unsaved(self) -> bool:
         """Save or discard unsaved labels; False when the user cancels."""
@@ -266,21 +260,108 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
             self.session.save_all()  # written in the background; the title follows
 
     def closeEvent(self, event) -> None:
-        if not self.confirm_unsaved():
+        if not self.confirm_running("Quit") or not self.confirm_unsaved():
             event.ignore()
             return
         self.runs.cancel_all(wait=True)
         if self.session is not None:
             self.session.close()
-        self._save_settings()
+        self.loader.shutdown()
+        self.state.save()
         event.accept()
 
-    # -- editing -------------------------------------------------------------------------
-    def _edited(self, bbox) -> None:
+    # -- images --------------------------------------------------------------------------
+    def current_entry(self) -> ImageEntry | None:
+        if self.session is None or self.current_key is None:
+            return None
+        return self.session.entry(self.current_key)
+
+    def current_document(self):
+        if self.session is None or self.current_key is None:
+            return None
+        return self.session.documents.get(self.current_key)
+
+    def show_image(self, key: str) -> None:
+        """Switch to an image, autosaving the one we leave; big images load in the background
+        (the current one stays on screen until the new one is ready)."""
+        if self.session is None or key == self.current_key:
+            return
+        self.tools.cancel_polygon()
+        if self.current_key is not None:
+            self.session.save(self.session.entry(self.current_key))
+        self.loader.request(self.session, self.session.entry(key))
+
+    def _image_loaded(self, result: Loaded) -> None:
+        if result.session is not self.session:
+            return  # a folder opened since
+        if self.statusBar().currentMessage().startswith("loading "):
+            self.statusBar().clearMessage()
+        self.files.select_key(result.key)
+        if result.error:
+            # Shown where the image would be, marked in the list with the reason on hover.
+            self.files.mark_broken(result.key, result.error)
+            self.files.update_counts()
+            self._show_document(None)
+            self.current_key = result.key
+            self.image_shape = None
+            self.canvas_message.setText(f"⚠ This image cannot be shown.\n\n{result.error}\n\n"
+                                        "The file is left as it is.")
+            self.stack.setCurrentWidget(self.canvas_message)
+            self.notify.error(result.error)
+            self.update_title()
+            return
+        self.stack.setCurrentWidget(self.canvas)
+        self.current_key = result.key
+        self.image_shape = result.rgb.shape[:2]
+        first = self.canvas.image_item.array is None
+        old_shape = None if first else self.canvas.image_item.array.shape[:2]
+        self.canvas.set_image(result.rgb, fit=first or old_shape != result.rgb.shape[:2])
+        self._show_document(result.document)
+        if result.document is None:
+            self.canvas.label_item.clear()
+            self.notify.error(f"{result.label_error}; the label is left as it is on disk and "
+                              "cannot be edited here", dialog=True)
+        self.canvas.set_confidence(self.session.confidence_maps.get(result.key))
+        self.update_title()
+
+    def _show_document(self, doc) -> None:
+        """Put `doc` on the canvas and follow its changes (tools, undo/redo, predictions)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if doc is None:
+            self.tools.set_document(None)
+            return
+        classes = self.session.project.classes
+        self.canvas.set_mask(doc.mask, classes.palette(), classes.ignore_index)
+        doc.protect = self.palette.protect_value_or_none()
+        self.tools.set_document(doc)
+        self._unsubscribe = doc.on_change(self._document_changed)
+
+    def _document_changed(self, bbox) -> None:
         self.canvas.refresh(bbox)
-        if bbox is None or not self.windowTitle().endswith("[*]"):
+        self.canvas.refresh_cursor()
+        if not self.isWindowModified():
             self.update_title()
 
+    def _stroke_done(self, _bbox) -> None:
+        self.update_title()
+
+    def _state_changed(self, key: str) -> None:
+        self.files.refresh_key(key)
+        if key == self.current_key and self.session is not None:
+            self.canvas.set_confidence(self.session.confidence_maps.get(key))
+        self.update_title()
+
+    def _classes_adopted(self) -> None:
+        """A label-less project took a checkpoint's classes: show them and the image again."""
+        self.palette.set_classes(self.session.project.classes)
+        key, self.current_key = self.current_key, None
+        self._show_document(None)
+        if key is not None:
+            self.show_image(key)
+
+    # -- editing -------------------------------------------------------------------------
     def _cursor_moved(self, x: int, y: int, value: int) -> None:
         if x < 0:
             self.cursor_label.setText("")
@@ -288,23 +369,14 @@ class MainWindow(Commands, ImageSwitching, QtWidgets.QMainWindow):
         text = f"x {x}, y {y}"
         if value >= 0 and self.session is not None:
             classes = self.session.project.classes
-            name = (classes.names[value] if value < classes.num_classes
+            # Numbered as in the classes list and the number keys: from 1.
+            name = (f"{value + 1} {classes.names[value]}" if value < classes.num_classes
                     else classes.ignore_name if value == classes.ignore_index else str(value))
-            text += f" · {value} {name}"
+            text += f" · {name}"
         self.cursor_label.setText(text)
         self.tools.hover((x + 0.5, y + 0.5))
 
-    def _class_selected(self, index: int) -> None:
-        self.tools.value = index
-
-    def _protect_value(self) -> int | None:
-        v = self.palette.protect_value()
-        return None if v < 0 else v
-
     def _protect_changed(self, value: int) -> None:
-        doc = self.current_document()
-        if doc is not None:
-            doc.protect = None if value < 0 else value
         if self.session is not None:
             for d in self.session.documents.values():
                 d.protect = None if value < 0 else value

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     default = Path(os.environ.get("SEGSTUDIO_CAMVID", CAMVID))
     parser.add_argument("--camvid", type=Path, default=default)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=120)
     args = parser.parse_args(argv)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -89,10 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     configure_runtime()
     # "No" to re-segmenting with the fine-tuned model: the predictions shown come from the
-    # shipped checkpoint, chosen below.
+    # shipped checkpoint, chosen below; "Yes" to the short demo settings.
+    buttons = QtWidgets.QMessageBox.StandardButton
     QtWidgets.QMessageBox.question = staticmethod(
-        lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No
+        lambda _p, title, *a, **k: buttons.Yes if title.startswith("Unusual") else buttons.No
     )
+    QtWidgets.QMessageBox.information = staticmethod(lambda *a, **k: buttons.Ok)
     if (args.camvid / "classes.json").is_file():
         root = _camvid_project(args.camvid, tmp / "camvid-demo", labelled=10, unlabelled=4)
         size = (176, 240)
@@ -104,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     window.open_folder(root)
     ft = window.finetune
-    ft.epochs.setValue(args.epochs)
-    ft.height.setValue(size[0])
-    ft.width.setValue(size[1])
+    ft.steps.setValue(args.steps)
+    ft.crop_h.setValue(size[0])
+    ft.crop_w.setValue(size[1])
     ft.batch.setValue(4)
     ft.lr.setValue(2e-3)
     done = {"train": False, "segment": False}
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     window.runs.start_fine_tune()
     _wait(app, lambda: done["train"], 900)
     _choose_checkpoint(window, default_checkpoint())
-    window.runs.segment_unlabeled()
+    window.runs.segment.segment_unlabeled()
     _wait(app, lambda: done["segment"], 300)
     window.files.sort_by_confidence()
     window.show_image(_best_prediction(window))

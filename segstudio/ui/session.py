@@ -1,7 +1,8 @@
 """The open project as the window sees it: one MaskDocument per visited image, kept alive
 while the app runs (so undo survives switching images), saving, states and confidence maps.
 
-A QObject only for its signals; the edits themselves belong to core's MaskDocument.
+A QObject only for its signals; the edits belong to core's MaskDocument and the rules of what
+a save or a prediction may change belong to core.Project and engine.workflow.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import logging
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from pyqtgraph.Qt import QtCore
 
 from segstudio.core.editing import MaskDocument
 from segstudio.core.errors import SegstudioError
+from segstudio.core.label_saving import merge_prediction
 from segstudio.core.project import ImageEntry, ImageState, Project
 
 log = logging.getLogger(__name__)
@@ -46,23 +47,6 @@ class MapCache(OrderedDict):
             self.nbytes -= old.nbytes
 
 
-@dataclass
-class StoredPrediction:
-    """What the worker thread did with one prediction (see Session.store_prediction)."""
-
-    status: str                       # "written" | "open" | "skipped" | "failed"
-    confidence_map: np.ndarray | None  # (H, W) uint8, 255 = certain
-    mean: float | None
-    message: str = ""
-
-
-def quantize_confidence(confidence: np.ndarray | None) -> tuple[np.ndarray | None, float | None]:
-    if confidence is None:
-        return None, None
-    conf_map = np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8)
-    return conf_map, float(confidence.mean())
-
-
 class Session(QtCore.QObject):
     """`state_changed(key)` when an image's state or confidence changes; `save_failed(message)`
     when a label could not be written (the edits stay in memory and dirty)."""
@@ -83,6 +67,9 @@ class Session(QtCore.QObject):
         # opens at the same moment.
         self._lock = threading.Lock()
         self.failed: set[str] = set()
+        # States asked for but still being written: shown at once (a reviewed mark on an
+        # 8000x6000 image must not wait for its 2-second PNG encode).
+        self._pending_state: dict[str, ImageState] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-writer")
         self._futures: dict[str, Future] = {}
         self._handled: set[Future] = set()
@@ -106,21 +93,22 @@ class Session(QtCore.QObject):
         return self._by_path.get(Path(path))
 
     def state(self, entry: ImageEntry) -> ImageState:
-        return self.project.state(entry)
+        pending = self._pending_state.get(entry.key)
+        return pending if pending is not None else self.project.state(entry)
 
     # -- documents -----------------------------------------------------------------------
     def document(self, entry: ImageEntry, shape: tuple[int, int]) -> MaskDocument:
-        """The image's document, reading its label file on first visit (void when none).
-
-        Raises LabelError for a label file that cannot be used.
-        """
+        """The image's document, reading its label file (and touched pixels) on first visit
+        (void when none). Raises LabelError for files that cannot be used."""
         with self._lock:
             doc = self.documents.get(entry.key)
             if doc is None:
                 mask = self.project.read_label(entry)
+                touched = None if mask is None else self.project.touched(entry)
                 if mask is None:
                     mask = np.full(shape, self.project.classes.ignore_index, np.uint8)
-                doc = MaskDocument(np.ascontiguousarray(mask), self.project.classes.ignore_index)
+                doc = MaskDocument(np.ascontiguousarray(mask), self.project.classes.ignore_index,
+                                   touched=touched)
                 self.documents[entry.key] = doc
         return doc
 
@@ -143,21 +131,23 @@ class Session(QtCore.QObject):
 
     def save(self, entry: ImageEntry, *, state: ImageState | None = None,
              wait: bool = False, confidence: float | None = None) -> bool:
-        """Write the image's label if it changed (or with `state`, always). Asynchronous
-        unless `wait`; False (and `save_failed`) when a waited-for write failed."""
+        """Write the image's label if it changed (or with `state`, always). A person's edit of
+        an image that is not reviewed makes it EDITED (its touched pixels are recorded).
+        Asynchronous unless `wait`; False (and `save_failed`) when a waited-for write failed."""
         doc = self.documents.get(entry.key)
         if doc is None or (state is None and not self.is_dirty(entry.key)):
             return True
         if state is None:
-            state = self.project.state(entry)
-            # A hand-edited label that is not reviewed yet is a draft: "predicted" until marked.
-            if state is ImageState.UNLABELED:
-                state = ImageState.PREDICTED
+            state = (ImageState.REVIEWED if self.state(entry) is ImageState.REVIEWED
+                     else ImageState.EDITED)
         snapshot = doc.mask.copy()
+        touched = doc.touched.copy() if doc.touched_any else None
         doc.mark_saved()
         self.failed.discard(entry.key)
-        future = self._writer.submit(self._write, entry, snapshot, state, confidence)
+        self._pending_state[entry.key] = state
+        future = self._writer.submit(self._write, entry, snapshot, state, confidence, touched)
         self._futures[entry.key] = future
+        self.state_changed.emit(entry.key)
         # Runs on the writer thread (queued to the GUI), or right here if already done.
         future.add_done_callback(lambda f, k=entry.key: self._written.emit(k, f))
         if not wait:
@@ -182,20 +172,24 @@ class Session(QtCore.QObject):
         return ok
 
     def set_reviewed(self, entry: ImageEntry, reviewed: bool, shape: tuple[int, int]) -> bool:
-        """Mark reviewed (writing the label) or back to predicted."""
-        self.document(entry, shape)
-        return self.save(entry, state=ImageState.REVIEWED if reviewed else ImageState.PREDICTED)
+        """Mark reviewed, or take the mark back (an explicit user action): the image returns
+        to EDITED when a person touched pixels of it, else to PREDICTED; its confidence stays."""
+        doc = self.document(entry, shape)
+        if reviewed:
+            return self.save(entry, state=ImageState.REVIEWED)
+        touched = doc.touched_any or self.project.touched_path(entry).is_file()
+        return self.save(entry, state=ImageState.EDITED if touched else ImageState.PREDICTED)
 
     def close(self) -> None:
         self.flush()
         self._writer.shutdown(wait=True)
 
     def _write(self, entry: ImageEntry, mask: np.ndarray, state: ImageState,
-               confidence: float | None) -> str:
+               confidence: float | None, touched: np.ndarray | None) -> str:
         """Writer thread: '' on success, else the one-line reason."""
         try:
             self.project.save_label(entry, mask, state=state, overwrite_reviewed=True,
-                                    confidence=confidence)
+                                    confidence=confidence, touched=touched)
         except (SegstudioError, OSError) as exc:
             log.warning("save failed: %s", exc)
             return _one_line(exc, self.project.label_path(entry))
@@ -209,6 +203,7 @@ class Session(QtCore.QObject):
         self._handled.add(future)
         if self._futures.get(key) is future:
             del self._futures[key]
+            self._pending_state.pop(key, None)
         message = future.result()
         if message:
             self.failed.add(key)
@@ -224,51 +219,51 @@ class Session(QtCore.QObject):
             self.documents.clear()
 
     # -- predictions ---------------------------------------------------------------------
-    def store_prediction(
-        self, entry: ImageEntry, labels: np.ndarray, confidence: np.ndarray | None,
-        *, overwrite_reviewed: bool = False,
-    ) -> StoredPrediction:
-        """Called on the worker thread: encode and write the label there, so a big image never
-        stalls the GUI. Images with an open document are left to `apply_prediction` on the GUI
-        thread (status "open"): their mask is shared with the view and has its own history."""
-        conf_map, mean = quantize_confidence(confidence)
+    def write_prediction(self, project: Project, entry: ImageEntry, labels: np.ndarray,
+                         confidence: np.ndarray | None, overwrite: bool):
+        """The workflow's writer, on the worker thread: images without a document are written
+        there under the project's rules (so a big image never stalls the GUI); images with one
+        are handed to `apply_prediction` on the GUI thread (status "deferred"): their mask is
+        shared with the view and has its own history."""
+        from segstudio.engine.workflow.segment import SegmentResult, quantize, save_prediction
+
         with self._lock:
             if entry.key in self.documents:
-                return StoredPrediction("open", conf_map, mean)
-            try:
-                written = self.project.save_label(
-                    entry, labels, state=ImageState.PREDICTED,
-                    overwrite_reviewed=overwrite_reviewed, confidence=mean,
-                )
-            except (SegstudioError, OSError) as exc:
-                message = _one_line(exc, self.project.label_path(entry))
-                return StoredPrediction("failed", None, None, message)
-        return StoredPrediction("written" if written else "skipped", conf_map, mean)
+                conf_map, mean = quantize(confidence)
+                return SegmentResult(entry, "deferred", mean, conf_map, labels)
+            return save_prediction(project, entry, labels, confidence,
+                                   overwrite_reviewed=overwrite)
 
-    def prediction_stored(self, entry: ImageEntry, stored: StoredPrediction) -> None:
-        """GUI thread, after the worker wrote a label: keep its confidence map, tell views."""
-        if stored.confidence_map is not None:
-            self.confidence_maps[entry.key] = stored.confidence_map
-        self.state_changed.emit(entry.key)
+    def prediction_stored(self, key: str, conf_map: np.ndarray | None) -> None:
+        """GUI thread, after a prediction was written: keep its confidence map, tell views."""
+        if conf_map is not None:
+            self.confidence_maps[key] = conf_map
+        self.state_changed.emit(key)
 
-    def apply_prediction(
-        self, entry: ImageEntry, labels: np.ndarray, stored: StoredPrediction,
-        *, overwrite_reviewed: bool = False,
-    ) -> tuple[bool, tuple[int, int, int, int] | None]:
-        """GUI thread: accept a prediction into the image's open document. Returns (applied,
-        changed bbox). Reviewed images are kept unless `overwrite_reviewed`; the document takes
-        the prediction as one undoable change, so the user can step back to the old mask."""
-        if self.project.state(entry) is ImageState.REVIEWED and not overwrite_reviewed:
-            return False, None
+    def apply_prediction(self, result, overwrite: bool) -> str:
+        """GUI thread: a deferred prediction into the image's open document, by the same rules
+        as on disk: reviewed images are kept unless `overwrite`; where a person touched
+        pixels (saved, or painted since) those keep their values. The document takes it as
+        one undoable change. Returns the outcome (predicted | merged | replaced | kept)."""
+        entry = result.entry
+        state = self.state(entry)
+        if state is ImageState.REVIEWED and not overwrite:
+            return "kept"
         doc = self.documents[entry.key]
-        if doc.mask.shape != labels.shape:
-            self.save_failed.emit(f"{entry.path}: prediction size {labels.shape} differs from "
-                                  f"the label {doc.mask.shape}; not applied")
-            return False, None
-        bbox = doc.replace(labels)
-        self.save(entry, state=ImageState.PREDICTED, confidence=stored.mean)
-        self.prediction_stored(entry, stored)
-        return True, bbox
+        if doc.mask.shape != result.labels.shape:
+            self.save_failed.emit(f"{entry.path}: prediction size {result.labels.shape} differs "
+                                  f"from the label {doc.mask.shape}; not applied")
+            return "kept"
+        keep = None if overwrite else (doc.touched if doc.touched_any else None)
+        doc.replace(merge_prediction(doc.mask, result.labels, keep))
+        if keep is not None:
+            outcome, new_state = "merged", ImageState.EDITED
+        else:
+            outcome = "replaced" if state is ImageState.REVIEWED else "predicted"
+            new_state = ImageState.PREDICTED
+        self.save(entry, state=new_state, confidence=result.confidence)
+        self.prediction_stored(entry.key, result.confidence_map)
+        return outcome
 
     def persist(self) -> None:
         """Write the project file (states, confidences, classes); errors go to save_failed."""

@@ -1,16 +1,14 @@
-"""Persistent app settings (QSettings): recent folders, window layout, view and tool options,
-fine-tune settings. `SEGSTUDIO_SETTINGS=/path/file.ini` redirects them (tests use it so they
-never touch a user's settings)."""
+"""Persistent app settings (QSettings): recent folders, window layout, view and tool options.
+Fine-tune settings are not here: they belong to each project (its segstudio.json).
+`SEGSTUDIO_SETTINGS=/path/file.ini` redirects them (tests use it so they never touch a user's
+settings)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, fields
 from pathlib import Path
 
 from pyqtgraph.Qt import QtCore
-
-from segstudio.ui.docks.finetune import FineTuneSettings
 
 MAX_RECENT = 8
 
@@ -47,19 +45,6 @@ class Settings:
 
     def set(self, key: str, value) -> None:
         self.q.setValue(key, value)
-
-    # -- fine-tune -----------------------------------------------------------------------
-    def finetune(self) -> FineTuneSettings:
-        defaults = FineTuneSettings()
-        values = {}
-        for f in fields(FineTuneSettings):
-            default = getattr(defaults, f.name)
-            values[f.name] = self.get(f"finetune/{f.name}", default, type(default))
-        return FineTuneSettings(**values)
-
-    def set_finetune(self, s: FineTuneSettings) -> None:
-        for name, value in asdict(s).items():
-            self.q.setValue(f"finetune/{name}", value)
 
     def sync(self) -> None:
         self.q.sync()

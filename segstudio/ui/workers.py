@@ -1,7 +1,6 @@
-"""Background work on QThreads: segmentation and fine-tuning.
-
-Workers drive the engine's generators/callbacks (the same code the CLI runs) and report
-through Qt signals, which reach the GUI thread as queued calls. Nothing here touches widgets.
+"""Background work on QThreads, generic: a worker runs an engine task (the same functions
+the CLI calls) and reports through Qt signals, which reach the GUI thread as queued calls.
+Nothing here touches widgets or knows what the task does.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Generator
 from typing import Any
 
 from pyqtgraph.Qt import QtCore
@@ -57,7 +55,12 @@ class Worker(QtCore.QObject):
         try:
             self.work()
         except BaseException as exc:  # a worker must always report, never die silently
-            log.error("%s failed:\n%s", type(self).__name__, traceback.format_exc())
+            if isinstance(exc, SegstudioError):
+                # The user's to fix (a checkpoint that does not fit, a full disk): one line,
+                # shown to them; no traceback, it is not a bug.
+                log.warning("%s: %s", type(self).__name__, exc)
+            else:
+                log.error("%s failed:\n%s", type(self).__name__, traceback.format_exc())
             self.finished.emit(self.cancelled, describe_error(exc))
             return
         self.finished.emit(self.cancelled, "")
@@ -78,111 +81,35 @@ def _lower_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
-class PredictWorker(Worker):
-    """Segments `paths` with a checkpoint. `result(PredictResult, stored)` per image as soon
-    as it is done, where `stored` is what `store(result)` returned on this thread (None
-    without a store); `progress(done, total, eta_s)` with eta_s = -1 when unknown."""
+class TaskWorker(Worker):
+    """Runs any engine task on the worker thread: `task(emit, cancel)` where `emit(x)` sends
+    `x` to the GUI thread as `item(x)` and `cancel()` says whether Cancel was pressed. A task
+    that returns a generator has each yielded value emitted as `item` too. The task's return
+    value (a generator's too) arrives as `done(value)` before `finished`.
 
-    result = QtCore.Signal(object, object)
-    progress = QtCore.Signal(int, int, float)
-    loaded = QtCore.Signal(object)  # CheckpointMeta, before the first image
+    Workers know nothing of segmentation or training: the engine's workflow functions hold
+    the rules, and the window's controllers turn items into what the user sees."""
 
-    def __init__(
-        self, checkpoint: Path, paths: list[Path], *, expected: Any = None,
-        device: str | None = None, store: Callable[[Any], Any] | None = None,
-        adopt: Callable[[Any], None] | None = None,
-    ) -> None:
-        """`expected`: the project's ClassSet; a checkpoint with other classes is refused.
-        Without it, `adopt(meta)` runs on this thread before any `store` (a project without
-        labels takes the checkpoint's classes)."""
-        super().__init__()
-        self.checkpoint = Path(checkpoint)
-        self.paths = list(paths)
-        self.expected = expected
-        self.device = device
-        self.store = store
-        self.adopt = adopt
-
-    def work(self) -> None:
-        from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
-        from segstudio.engine.predict import Predictor, predict_paths
-
-        self.progress.emit(0, len(self.paths), -1.0)
-        predictor = Predictor.from_checkpoint(self.checkpoint, self.device)
-        if self.expected is not None:
-            problem = classes_mismatch(self.expected, predictor.meta.classes)
-            if problem:
-                raise CheckpointError(
-                    self.checkpoint, f"{problem}; pick a checkpoint trained on these classes "
-                    "or fine-tune one"
-                )
-        elif self.adopt is not None:
-            self.adopt(predictor.meta)
-        self.loaded.emit(predictor.meta)
-        for res in predict_paths(
-            predictor, self.paths, progress=self._progress, cancel=self._cancel.is_set
-        ):
-            stored = None
-            if self.store is not None and res.error is None:
-                stored = self.store(res)
-            self.result.emit(res, stored)
-
-    def _progress(self, p: Any) -> None:
-        eta = -1.0 if p.eta_s is None else float(p.eta_s)
-        self.progress.emit(int(p.done), int(p.total), eta)
-
-
-class TrainWorker(Worker):
-    """Fine-tunes: builds the TrainConfig and picks the starting weights on the worker thread
-    (importing the engine and reading a checkpoint would stall the GUI), then runs
-    engine.train. `event(TrainEvent)` for every step/epoch/log event; `done(TrainResult)`
-    before `finished` when training produced a checkpoint."""
-
-    event = QtCore.Signal(object)
+    item = QtCore.Signal(object)
     done = QtCore.Signal(object)
 
-    def __init__(self, settings: dict[str, Any], init: Path | None = None) -> None:
-        """`settings`: TrainConfig fields; `init`: a checkpoint to start from when it has the
-        same architecture (otherwise training starts from scratch). With other classes the
-        engine loads what fits and re-initialises the head, and says so in a "log" event."""
+    def __init__(self, task: Callable[[Callable[[Any], None], Callable[[], bool]], Any],
+                 name: str = "task") -> None:
         super().__init__()
-        self.settings = dict(settings)
-        self.init = init
-        self.config: Any = None  # the TrainConfig the run was given, once it has started
+        self.task = task
+        self.name = name
 
     def work(self) -> None:
-        from segstudio.engine.train import TrainConfig, TrainEvent, train
-
-        init, note = self._usable_init()
-        message = f"starting from {init.name}" if init is not None else "starting from scratch"
-        self.event.emit(TrainEvent("log", message=f"{message}{note}"))
-        config = TrainConfig(**self.settings, init=init)
-        self.config = config
-        result = train(config, progress=self.event.emit, cancel=self._cancel.is_set)
-        if result is not None:
-            self.done.emit(result)
-
-    def _usable_init(self) -> tuple[Path | None, str]:
-        """(checkpoint to start from or None, a note for the user on why / how)."""
-        from segstudio.core.project import Project
-        from segstudio.engine.checkpoint import CheckpointError, classes_mismatch, read_checkpoint
-
-        if self.init is None:
-            return None, ""
-        try:
-            _, meta = read_checkpoint(self.init)
-        except (CheckpointError, OSError) as exc:
-            log.warning("not starting from %s: %s", self.init, exc)
-            return None, f" ({self.init.name} cannot be read: {exc})"
-        if meta.arch != self.settings["arch"]:
-            # The engine refuses another architecture outright; scratch is the useful answer.
-            return None, f" ({self.init.name} is a {meta.arch!r} network)"
-        # Other classes still start from the checkpoint: the backbone carries over, and the
-        # engine re-initialises the head (its "log" event says which tensors).
-        classes = Project.open(self.settings["data"]).classes
-        if classes_mismatch(classes, meta.classes):
-            return self.init, " (other classes: its head is re-initialised)"
-        return self.init, ""
+        out = self.task(self.item.emit, self._cancel.is_set)
+        if isinstance(out, Generator):
+            while True:
+                try:
+                    value = next(out)
+                except StopIteration as stop:
+                    out = stop.value
+                    break
+                self.item.emit(value)
+        self.done.emit(out)
 
 
 class WorkerRunner(QtCore.QObject):

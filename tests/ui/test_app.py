@@ -39,7 +39,7 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     assert window.open_folder(sample_root)
     assert window.current_key == window.session.entries[0].key
     # The sample's own fine-tune settings were applied.
-    assert (window.finetune.height.value(), window.finetune.width.value()) == (64, 96)
+    assert (window.finetune.crop_h.value(), window.finetune.crop_w.value()) == (64, 96)
     _use_checkpoint(window, tiny_checkpoint)
 
     targets = _unlabeled_keys(window)
@@ -70,7 +70,7 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     tools.drag_move((20.5, 12.5), (40.5, 30.5))
     tools.drag_finish((40.5, 30.5))
     assert doc.mask[12, 20] == value and doc.mask[30, 40] == value
-    assert window.windowTitle().endswith("[*]") and "*" in window.windowTitle()
+    assert window.isWindowModified() and window.windowTitle().count("[*]") == 1
     painted = doc.mask.copy()
 
     window.command_actions["undo"].trigger()
@@ -81,34 +81,46 @@ def test_full_loop(window, qtbot, sample_root, tiny_checkpoint, dialogs):
     window.command_actions["save"].trigger()
     qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)
     assert not window.session.is_dirty(key)
-    qtbot.waitUntil(lambda: not window.windowTitle().endswith("[*]"), timeout=5_000)
+    qtbot.waitUntil(lambda: not window.isWindowModified(), timeout=5_000)
     on_disk = read_label(project.label_path(project.entry(key)), project.classes)
     np.testing.assert_array_equal(on_disk, painted)
 
-    # Mark reviewed, then fine-tune one epoch on the reviewed images.
+    # A person painted it: EDITED, with the stroke's pixels recorded as touched.
+    assert project.state(project.entry(key)) is ImageState.EDITED
+    assert project.touched(project.entry(key))[12, 20]
+
+    # Mark reviewed, then fine-tune a few steps on the reviewed images.
     window.command_actions["mark_reviewed"].trigger()
     qtbot.waitUntil(lambda: project.state(project.entry(key)) is ImageState.REVIEWED,
                     timeout=10_000)
-    window.finetune.epochs.setValue(1)
-    window.finetune.height.setValue(64)
-    window.finetune.width.setValue(96)
+    window.finetune.steps.setValue(4)
+    window.finetune.crop_h.setValue(64)
+    window.finetune.crop_w.setValue(96)
     window.finetune.batch.setValue(2)
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Yes   # "unusual settings: start?"
     with qtbot.waitSignal(window.runs.train_finished, timeout=120_000) as sig:
         window.finetune.start_button.click()
     new = sig.args[0]
     assert new, dialogs.texts() + window.finetune.status.text()
+    assert any("far from this project's defaults" in t for _, t in dialogs.shown)
     records = Project.open(sample_root).checkpoints
     assert len(records) == 1 and records[0]["arch"] == "enet"
-    assert "miou" in records[0]["metrics"]
-    assert window.model_dock.current_checkpoint().resolve() == (
-        sample_root / records[0]["path"]
-    ).resolve()
+    assert records[0]["status"] == "finished" and "miou" in records[0]["metrics"]
+    # The tiny checkpoint was active: measured before training on the same images.
+    assert records[0]["baseline_miou"] is not None
     assert len(window.finetune._loss) >= 1
-    # The app offered to re-segment the image that is not reviewed yet (answered No here).
-    assert any("Re-segment the 1 image" in text for _, text in dialogs.shown)
+    assert window.finetune._epochs[0] == 0          # epoch 0: the model before training
+    if records[0]["miou"] >= records[0]["baseline_miou"]:
+        assert window.model_dock.current_checkpoint().resolve() == Path(new).resolve()
+        # The app offered to re-segment, saying what happens to each group.
+        assert any("get the new prediction" in text for _, text in dialogs.shown)
+    else:
+        assert window.model_dock.current_checkpoint() == tiny_checkpoint
+        assert any("the active model stays" in text for _, text in dialogs.shown)
 
 
-def test_cancel_segmentation_and_fine_tune(window, qtbot, sample_root, tiny_checkpoint):
+def test_cancel_segmentation_and_fine_tune(window, qtbot, sample_root, tiny_checkpoint,
+                                          dialogs):
     assert window.open_folder(sample_root)
     _use_checkpoint(window, tiny_checkpoint)
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
@@ -117,7 +129,9 @@ def test_cancel_segmentation_and_fine_tune(window, qtbot, sample_root, tiny_chec
     assert sig.args[0].startswith("cancelled"), sig.args
     assert not window.model_dock.cancel_button.isEnabled()
 
-    window.finetune.epochs.setValue(50)
+    window.finetune.steps.setValue(5000)
+    window.finetune.batch.setValue(2)
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Yes   # "unusual settings: start?"
     with qtbot.waitSignal(window.runs.train_finished, timeout=60_000) as sig:
         window.finetune.start_button.click()
         window.finetune.cancel_button.click()
@@ -125,6 +139,7 @@ def test_cancel_segmentation_and_fine_tune(window, qtbot, sample_root, tiny_chec
     assert window.finetune.status.text() == "cancelled"
     assert window.finetune.start_button.isEnabled()
     assert Project.open(sample_root).checkpoints == []
+    assert window.model_dock.current_checkpoint() == tiny_checkpoint
 
 
 def test_failed_save_keeps_edits_and_says_why(window, qtbot, sample_root, dialogs, monkeypatch):
@@ -146,7 +161,7 @@ def test_failed_save_keeps_edits_and_says_why(window, qtbot, sample_root, dialog
     qtbot.waitUntil(lambda: "disk full" in dialogs.texts(), timeout=10_000)
     assert window.session.is_dirty(key)
     assert "disk full" in window.statusBar().currentMessage()
-    assert window.windowTitle().endswith("[*]")
+    assert window.isWindowModified()
     edited = doc.mask.copy()
     # Switching images tries again, fails again, and still keeps the edit in memory.
     window.command_actions["next_image"].trigger()
@@ -195,7 +210,7 @@ def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_
     before = window.current_document().mask.copy()
     dialogs.answer = QtWidgets.QMessageBox.StandardButton.No
     window.command_actions["segment_image"].trigger()
-    assert not window.runs.predict.busy
+    assert not window.runs.segment.busy
     assert any("is reviewed" in text for _, text in dialogs.shown)
     np.testing.assert_array_equal(window.current_document().mask, before)
 
@@ -225,7 +240,7 @@ def test_folder_without_labels_takes_the_checkpoint_classes(window, qtbot, tmp_p
 
 
 def test_switching_folders_mid_run_winds_the_run_up(window, qtbot, sample_root, tmp_path,
-                                                    tiny_checkpoint):
+                                                    tiny_checkpoint, dialogs):
     import shutil
 
     other = Path(shutil.copytree(sample_root, tmp_path / "other"))
@@ -234,9 +249,10 @@ def test_switching_folders_mid_run_winds_the_run_up(window, qtbot, sample_root, 
     finished = []
     window.runs.segment_finished.connect(finished.append)
     window.command_actions["segment_all"].trigger()
-    assert window.runs.predict.busy
+    assert window.runs.segment.busy
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Yes   # "stop it?"
     assert window.open_folder(other)  # cancels and waits for the run
-    assert not window.runs.predict.busy
+    assert not window.runs.segment.busy
     assert len(finished) == 1 and finished[0].startswith("cancelled")
     QtWidgets.QApplication.processEvents()  # the old run's late queued signals: no effect
     assert len(finished) == 1
@@ -245,40 +261,27 @@ def test_switching_folders_mid_run_winds_the_run_up(window, qtbot, sample_root, 
 
 
 def test_fine_tune_from_a_checkpoint_with_other_classes(window, qtbot, sample_root, tmp_path,
-                                                        monkeypatch):
-    """The checkpoint is still the starting point (the engine loads what fits and
-    re-initialises the head), and the user is told so."""
-    import torch
-
-    from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint
-    from segstudio.models import build_model
-    from segstudio.ui import runs
-
-    classes = Project.open(sample_root).classes.copy()
-    classes.add("extra")
-    torch.manual_seed(0)
-    model = build_model("enet", classes.num_classes)
-    meta = CheckpointMeta(arch="enet", classes=classes, mean=model.info.mean, std=model.info.std)
-    other = save_checkpoint(model, tmp_path / "enet_other_classes", meta)
-
-    workers = []
-
-    class Recording(runs.TrainWorker):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            workers.append(self)
-
-    monkeypatch.setattr(runs, "TrainWorker", Recording)
+                                                        dialogs):
+    """A checkpoint with other classes cannot be the sample's active model, so ENet starts
+    from the shipped CamVid model (the layers that fit, a fresh head), and says so."""
     assert window.open_folder(sample_root)
-    _use_checkpoint(window, other)
-    window.finetune.epochs.setValue(1)
+    assert window.model_dock.current_checkpoint() is None   # nothing fits the sample yet
+    assert "shipped ENet" in window.finetune.start_note.text()
+    assert "fresh head" in window.finetune.start_note.text()
+    window.finetune.steps.setValue(3)
     window.finetune.batch.setValue(2)
-    with qtbot.waitSignal(window.runs.train_finished, timeout=120_000) as sig:
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Yes   # start, and re-segment
+    trained = []
+    window.runs.train_finished.connect(trained.append)
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=120_000):
         window.finetune.start_button.click()
-    assert sig.args[0], window.finetune.status.text()
-    assert workers[0].config.init == other
+    assert trained and trained[0], window.finetune.status.text()
     log_text = "\n".join(window.finetune.run_log)
-    assert f"starting from {other.name}" in log_text
+    assert "starting from the shipped ENet" in log_text
     assert "re-initialised" in log_text and "classes differ" in log_text, log_text
     assert "re-initialised" in window.finetune.status.toolTip()
-    assert "re-initialised" in window.statusBar().currentMessage()
+    # Nothing was active: the new run is, the offered re-segmentation used it, and the
+    # Segment buttons work now.
+    assert window.model_dock.current_checkpoint().resolve() == Path(trained[0]).resolve()
+    assert window.model_dock.segment_image_button.isEnabled()
+    assert window.session.project.counts()[ImageState.UNLABELED] == 0

@@ -8,7 +8,8 @@ import pytest
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.project import ImageState
-from segstudio.ui.actions import COMMANDS, shortcut_rows
+from segstudio.ui.actions import shortcut_rows
+from segstudio.ui.commands import COMMANDS
 from segstudio.ui.main_window import MainWindow
 
 
@@ -33,10 +34,59 @@ def test_filter_counts_and_worst_first(window):
     for entry, conf in zip(entries, (0.9, 0.2, 0.6, None, 0.4), strict=True):
         if conf is not None:
             project.set_confidence(entry, conf)
-    files.sort_by_confidence()
+    window.command_actions["sort_confidence"].trigger()      # a toggle
+    assert files.sort_button.isChecked()
     order = files.ordered_keys()
     assert order[:4] == [entries[1].key, entries[4].key, entries[2].key, entries[0].key]
     assert order[4] == entries[3].key  # no confidence: last
+    window.command_actions["sort_confidence"].trigger()
+    assert files.ordered_keys() == [e.key for e in entries]  # back to the project's order
+    files.name_filter.setText("_02")
+    assert files.ordered_keys() == [e.key for e in entries if "_02" in e.key]
+    assert "shown" in files.counts.text()
+
+
+def test_review_queue_keeps_its_order(window, qtbot):
+    """Worst first, then R (mark reviewed and next) through the list: the order stays put,
+    every image ends up reviewed, and the confidence stays on each row."""
+    project = window.session.project
+    session = window.session
+    for entry, conf in zip(project.entries, (0.9, 0.2, 0.6, 0.3, 0.4), strict=True):
+        project.set_confidence(entry, conf)
+    for e in project.entries:        # none reviewed: the queue covers all five
+        if project.state(e) is ImageState.REVIEWED:
+            project.set_state(e, ImageState.PREDICTED)
+    window.files.set_session(session)
+    window.files.sort_by_confidence(True)
+    order = window.files.ordered_keys()
+    window.show_image(order[0])
+    for i in range(len(order)):
+        assert window.current_key == order[i]
+        window.command_actions["review_and_next"].trigger()
+        assert window.files.ordered_keys() == order          # no reshuffle
+        assert session.state(session.entry(order[i])) is ImageState.REVIEWED  # at once
+    qtbot.waitUntil(lambda: not session.pending, timeout=10_000)
+    assert all(project.state(e) is ImageState.REVIEWED for e in project.entries)
+    assert [project.confidence(project.entry(k)) for k in order] == [0.2, 0.3, 0.4, 0.6, 0.9]
+    # Un-reviewing keeps the confidence and the row; "next unreviewed" finds it.
+    window.show_image(order[0])
+    window.command_actions["mark_reviewed"].trigger()     # toggles the mark off
+    qtbot.waitUntil(lambda: not session.pending, timeout=10_000)
+    assert project.state(project.entry(order[0])) is not ImageState.REVIEWED
+    assert project.confidence(project.entry(order[0])) == 0.2
+    window.show_image(order[3])
+    window.command_actions["next_unreviewed"].trigger()
+    assert window.current_key == order[3]                 # none after it
+    window.show_image(order[0])
+    assert window.files.ordered_keys() == order
+
+
+def test_list_selection_follows_paging(window):
+    keys = window.files.ordered_keys()
+    window.command_actions["next_image"].trigger()
+    window.command_actions["next_image"].trigger()
+    rows = window.files.view.selectionModel().selectedRows()
+    assert [r.data(QtCore.Qt.ItemDataRole.UserRole) for r in rows] == [keys[2]]
 
 
 def test_keys_pick_classes_tools_and_brush_size(window, qtbot):
@@ -56,15 +106,25 @@ def test_keys_pick_classes_tools_and_brush_size(window, qtbot):
     assert window.current_key != first
 
 
-def test_unreadable_image_is_reported_and_skipped(qtbot, sample_root, dialogs):
+def test_unreadable_image_is_marked_and_explained(qtbot, sample_root, dialogs):
     (sample_root / "images" / "scene_00_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     w = MainWindow()
     qtbot.addWidget(w)
     assert w.open_folder(sample_root)
-    assert w.current_key is None  # the first image (the broken one) could not be shown
+    # The list selects it, and the canvas says why instead of showing another image.
+    assert w.current_key == "scene_00_broken.png"
+    assert w.stack.currentWidget() is w.canvas_message
+    assert "scene_00_broken.png" in w.canvas_message.text()
     assert "scene_00_broken.png" in w.statusBar().currentMessage()
+    assert "scene_00_broken.png" in w.windowTitle()
+    model = w.files.model
+    row = model.row_of("scene_00_broken.png")
+    tip = model.data(model.index(row, 0), QtCore.Qt.ItemDataRole.ToolTipRole)
+    assert "⚠" in tip and "scene_00_broken.png" in tip
+    assert model.data(model.index(row, 1)) == "unreadable"
+    assert "1 unreadable" in w.files.counts.text()
     w.show_image(w.session.entries[1].key)
-    assert w.current_document() is not None
+    assert w.current_document() is not None and w.stack.currentWidget() is w.canvas
 
 
 def test_checkpoint_with_other_classes_is_refused(window, qtbot, tmp_path, dialogs):
@@ -78,10 +138,8 @@ def test_checkpoint_with_other_classes_is_refused(window, qtbot, tmp_path, dialo
         model, tmp_path / "other", CheckpointMeta("enet", classes, model.info.mean, model.info.std)
     )
     window.runs._checkpoint_chosen(str(path))
-    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
-        window.command_actions["segment_all"].trigger()
-    assert "segmentation failed" in sig.args[0]
     assert "classes differ" in dialogs.texts()
+    assert window.model_dock.current_checkpoint() != path     # not made active
     assert window.session.project.counts()[ImageState.PREDICTED] == 0
 
 
@@ -163,13 +221,18 @@ def test_try_a_sample_project_from_the_welcome_page(qtbot, tmp_path, monkeypatch
     counts = project.counts()
     assert counts[ImageState.REVIEWED] == 12 and counts[ImageState.UNLABELED] == 4
     assert w.stack.currentWidget() is w.canvas
-    assert w.finetune.epochs.value() == 12  # the sample's own fine-tune settings
+    assert w.finetune.steps.value() == 100  # the sample's own fine-tune settings
+    # Nothing fits the sample yet: Segment is off, with the reason; Fine-tune is the first
+    # click that works.
+    assert w.model_dock.current_checkpoint() is None
+    assert not w.model_dock.segment_image_button.isEnabled()
+    assert w.finetune.start_button.isEnabled()
 
 
 def test_big_images_load_in_the_background(window, qtbot, monkeypatch):
-    from segstudio.ui import image_switching
+    from segstudio.ui import image_loader
 
-    monkeypatch.setattr(image_switching, "BACKGROUND_LOAD_PIXELS", 0)  # treat every image as big
+    monkeypatch.setattr(image_loader, "BACKGROUND_LOAD_PIXELS", 0)  # treat every image as big
     first = window.current_key
     keys = [e.key for e in window.session.entries]
     window.show_image(keys[1])

@@ -27,6 +27,7 @@ from segstudio.core.project import Project
 from segstudio.engine.workflow.models import (
     _shipped,
     active_checkpoint,
+    display_name,
     record_status,
     run_records,
     set_active,
@@ -146,7 +147,7 @@ def starting_point(project: Project, arch: str) -> StartChoice:
             meta = None
         if meta is not None and meta.arch == arch:
             fresh = classes_mismatch(project.classes, meta.classes)
-            note = f"from the active model {active.name}"
+            note = f"from the active model, {display_name(project, active)}"
             return StartChoice(active, None, note + (" (new classes: head re-initialised)"
                                                      if fresh else ""))
     shipped = _shipped()
@@ -305,14 +306,14 @@ def decide(status: str, miou: float | None, baseline: float | None,
         return False, "not made active: no validation images to measure it on"
     if baseline is None:
         why = ("no model was active" if active is None else
-               f"{active.name} cannot be measured on these classes")
+               "the active model cannot be measured on these classes")
         return True, f"made active: {why} (val mIoU {100 * miou:.1f}%)"
     if miou >= baseline:
         return True, (f"made active: val mIoU {100 * miou:.1f}% vs {100 * baseline:.1f}% for "
-                      f"{active.name if active else 'the active model'} on the same images")
+                      "the model it replaces, on the same images")
     return False, (f"not made active: val mIoU {100 * miou:.1f}% is below "
-                   f"{100 * baseline:.1f}% of the active {active.name if active else 'model'} "
-                   "on the same images; you can still choose it")
+                   f"{100 * baseline:.1f}% of the active model on the same images; you can "
+                   "still choose it")
 
 
 def _remove_empty(folder: Path) -> None:

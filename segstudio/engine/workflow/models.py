@@ -11,6 +11,7 @@ settings, status and figures; `model_choices` turns those into what the Model pa
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,16 @@ def set_active(project: Project, path: str | Path | None) -> None:
     project.settings[ACTIVE_KEY] = None if path is None else project.relative_path(path)
     project.settings.pop(LEGACY_KEY, None)
     project.save()
+
+
+def display_name(project: Project, path: Path) -> str:
+    """How the user knows a checkpoint: its run's name, "the shipped ENet", or its file."""
+    shipped = _shipped()
+    if shipped is not None and path.resolve() == shipped.resolve():
+        return "the shipped ENet (CamVid)"
+    rel = project.relative_path(path)
+    rec = next((r for r in project.checkpoints if r.get("path") == rel), None)
+    return rec.get("name") or path.name if rec else path.name
 
 
 def run_records(project: Project) -> list[dict]:
@@ -158,9 +169,12 @@ def model_choices(project: Project) -> list[ModelChoice]:
     return out
 
 
-def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Path) -> bool:
+def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Path,
+                           adopt: Callable | None = None) -> bool:
     """Before predicting with a checkpoint: a project without any label takes its classes
-    (True, saved); otherwise its classes must match (CheckpointError saying what differs)."""
+    (True, saved; `adopt(classes)` does the switch when given, e.g. the app's session, which
+    also drops its void documents); otherwise its classes must match (CheckpointError saying
+    what differs)."""
     from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
 
     problem = classes_mismatch(project.classes, checkpoint_classes)
@@ -169,7 +183,10 @@ def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Pat
     if _has_labels(project):
         raise CheckpointError(checkpoint, f"{problem}; pick a checkpoint trained on these "
                               "classes or fine-tune one")
-    project.classes = checkpoint_classes.copy()
+    if adopt is not None:
+        adopt(checkpoint_classes.copy())
+    else:
+        project.classes = checkpoint_classes.copy()
     if not project.read_only:
         project.save()
     return True

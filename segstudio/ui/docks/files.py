@@ -1,5 +1,11 @@
-"""Files dock: the project's images with state and mean confidence, a state filter, counts,
-and sorting by confidence so the user corrects the worst predictions first."""
+"""Files dock: the project's images with state and mean confidence, a state filter, a name
+filter, counts, and "Worst first" to correct the least confident predictions first.
+
+The list is a review queue, so its order stays put while the user works through it: the
+confidence order and the state filter are snapshots taken when the user asks for them (or
+presses Refresh), never a live reshuffle. A row whose state changes stays where it is, so
+"next" after marking an image reviewed goes to the row below it. Images that cannot be read
+carry a warning icon with the reason on hover."""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ class FilesModel(QtCore.QAbstractTableModel):
         super().__init__(parent)
         self.session = session
         self._row = {e.key: i for i, e in enumerate(session.entries)}
+        self.broken: dict[str, str] = {}     # key -> why it cannot be shown
 
     def rowCount(self, parent=None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self.session.entries)
@@ -45,60 +52,108 @@ class FilesModel(QtCore.QAbstractTableModel):
         if role == KEY_ROLE:
             return entry.key
         project = self.session.project
+        broken = self.broken.get(entry.key)
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return entry.key
             if col == 1:
-                return project.state(entry).value
+                return "unreadable" if broken else self.session.state(entry).value
             conf = project.confidence(entry)
             return "" if conf is None else f"{conf:.2f}"
-        if role == SORT_ROLE:
-            if col == 2:
-                conf = project.confidence(entry)
-                # Images without a confidence sort after every predicted one.
-                return 2.0 if conf is None else conf
-            return self.data(index)
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and col == 1:
-            return STATE_COLORS[project.state(entry)]
+            return QtGui.QColor(220, 70, 60) if broken else STATE_COLORS[
+                self.session.state(entry)]
         if role == QtCore.Qt.ItemDataRole.DecorationRole and col == 0:
-            return STATE_COLORS[project.state(entry)]
+            if broken:
+                return self._warning_icon()
+            return STATE_COLORS[self.session.state(entry)]
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-            return str(entry.path)
+            return f"{entry.path}\n⚠ {broken}" if broken else str(entry.path)
         return None
+
+    @staticmethod
+    def _warning_icon() -> QtGui.QIcon:
+        style = QtWidgets.QApplication.style()
+        return style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning)
 
     def refresh_key(self, key: str) -> None:
         row = self._row.get(key)
         if row is not None:
             self.dataChanged.emit(self.index(row, 0), self.index(row, 2))
 
+    def row_of(self, key: str) -> int | None:
+        return self._row.get(key)
 
-class StateFilter(QtCore.QSortFilterProxyModel):
+
+class QueueFilter(QtCore.QSortFilterProxyModel):
+    """State and name filters and the confidence order, each a snapshot: the accepted rows
+    and their ranks are fixed when the filter or the order is (re)applied."""
+
     def __init__(self, session, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.state: ImageState | None = None
+        self.text = ""
+        self._accepted: set[int] | None = None
+        self._rank: dict[int, float] | None = None
         self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(False)   # no live reshuffle when a row's data changes
 
-    def set_state(self, state: ImageState | None) -> None:
-        self.refilter(lambda: setattr(self, "state", state))
+    def snapshot(self, *, state: ImageState | object | None = ..., text: str | None = None,
+                 by_confidence: bool | None = None) -> None:
+        """Re-take the snapshot (with new settings where given)."""
+        if state is not ...:
+            self.state = state
+        if text is not None:
+            self.text = text.strip().lower()
+        entries = self.session.entries
+        project = self.session.project
+        accepted = set()
+        for i, e in enumerate(entries):
+            if self.state is not None and self.session.state(e) is not self.state:
+                continue
+            if self.text and self.text not in e.key.lower():
+                continue
+            accepted.add(i)
+        if by_confidence is None:
+            by_confidence = self._rank is not None
+        if by_confidence:
+            # Least confident first; images without a prediction after every predicted one.
+            self._rank = {}
+            for i, e in enumerate(entries):
+                conf = project.confidence(e)
+                self._rank[i] = 2.0 if conf is None else conf
+        else:
+            self._rank = None
+        self._refilter(accepted)
+        if self._rank is None:
+            self.sort(-1)
+        else:
+            self.invalidate()
+            self.sort(0, QtCore.Qt.SortOrder.AscendingOrder)
 
-    def refilter(self, change=None) -> None:
-        """Re-run the filter (after `change()` when given); Qt >= 6.9 wants begin/end."""
+    def _refilter(self, accepted: set[int]) -> None:
+        # Qt >= 6.9 wants begin/endFilterChange around a filter change.
         if hasattr(self, "beginFilterChange"):
             self.beginFilterChange()
-            if change is not None:
-                change()
+            self._accepted = accepted
             self.endFilterChange()
         else:
-            if change is not None:
-                change()
+            self._accepted = accepted
             self.invalidateFilter()
 
+    @property
+    def by_confidence(self) -> bool:
+        return self._rank is not None
+
     def filterAcceptsRow(self, row: int, parent) -> bool:
-        if self.state is None:
-            return True
-        entry = self.session.entries[row]
-        return self.session.project.state(entry) is self.state
+        return self._accepted is None or row in self._accepted
+
+    def lessThan(self, left, right) -> bool:
+        if self._rank is None:
+            return left.row() < right.row()
+        a, b = self._rank.get(left.row(), 2.0), self._rank.get(right.row(), 2.0)
+        return (a, left.row()) < (b, right.row())
 
 
 class FilesDock(QtWidgets.QDockWidget):
@@ -110,7 +165,7 @@ class FilesDock(QtWidgets.QDockWidget):
         super().__init__("Files", parent)
         self.setObjectName("FilesDock")
         self.model: FilesModel | None = None
-        self.proxy: StateFilter | None = None
+        self.proxy: QueueFilter | None = None
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
         row = QtWidgets.QHBoxLayout()
@@ -120,19 +175,33 @@ class FilesDock(QtWidgets.QDockWidget):
             self.filter.addItem(state.value.capitalize(), state)
         self.filter.currentIndexChanged.connect(self._filter_changed)
         self.sort_button = QtWidgets.QPushButton("Worst first")
-        self.sort_button.setToolTip("Sort by mean prediction confidence, least confident first")
-        self.sort_button.clicked.connect(self.sort_by_confidence)
+        self.sort_button.setCheckable(True)
+        self.sort_button.setToolTip("Order by mean prediction confidence, least confident "
+                                    "first (a snapshot: Refresh re-sorts)")
+        self.sort_button.toggled.connect(self._sort_toggled)
+        self.refresh_button = QtWidgets.QToolButton()
+        self.refresh_button.setText("↻")
+        self.refresh_button.setToolTip("Refresh the order and the filter with the current "
+                                       "states and confidences")
+        self.refresh_button.clicked.connect(self.refresh_queue)
         row.addWidget(self.filter, 1)
         row.addWidget(self.sort_button)
+        row.addWidget(self.refresh_button)
         layout.addLayout(row)
+        self.name_filter = QtWidgets.QLineEdit()
+        self.name_filter.setPlaceholderText("Filter by name…")
+        self.name_filter.setClearButtonEnabled(True)
+        self.name_filter.textChanged.connect(self._name_changed)
+        layout.addWidget(self.name_filter)
         self.view = QtWidgets.QTableView()
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
-        self.view.setSortingEnabled(True)
+        self.view.setSortingEnabled(False)
         self.view.setShowGrid(False)
         self.view.setWordWrap(False)
+        self.view.setMinimumWidth(160)
         layout.addWidget(self.view, 1)
         self.counts = QtWidgets.QLabel()
         self.counts.setWordWrap(True)  # else its one long line sets the dock's minimum width
@@ -141,42 +210,83 @@ class FilesDock(QtWidgets.QDockWidget):
 
     def set_session(self, session) -> None:
         self.model = FilesModel(session, self)
-        self.proxy = StateFilter(session, self)
+        self.proxy = QueueFilter(session, self)
         self.proxy.setSourceModel(self.model)
         self.view.setModel(self.proxy)
-        self.view.sortByColumn(-1, QtCore.Qt.SortOrder.AscendingOrder)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(36)
         self.view.selectionModel().currentRowChanged.connect(self._row_changed)
+        # A new project starts unfiltered and in its own order.
+        for w in (self.filter, self.sort_button, self.name_filter):
+            w.blockSignals(True)
+        self.filter.setCurrentIndex(0)
+        self.sort_button.setChecked(False)
+        self.name_filter.clear()
+        for w in (self.filter, self.sort_button, self.name_filter):
+            w.blockSignals(False)
+        self.proxy.snapshot(state=None, text="", by_confidence=False)
         self.update_counts()
 
     def _filter_changed(self) -> None:
         if self.proxy is not None:
             # Qt hands back the str value of the str-enum, so rebuild the enum.
             data = self.filter.currentData()
-            self.proxy.set_state(ImageState(data) if data else None)
+            self.proxy.snapshot(state=ImageState(data) if data else None)
             self.update_counts()
 
-    def sort_by_confidence(self) -> None:
-        self.view.sortByColumn(2, QtCore.Qt.SortOrder.AscendingOrder)
+    def _name_changed(self, text: str) -> None:
+        if self.proxy is not None:
+            self.proxy.snapshot(text=text)
+            self.update_counts()
+
+    def _sort_toggled(self, on: bool) -> None:
+        if self.proxy is not None:
+            self.proxy.snapshot(by_confidence=on)
+            self._reselect()
+
+    def sort_by_confidence(self, on: bool | None = None) -> None:
+        """Toggle (or set) the worst-first order."""
+        self.sort_button.setChecked(not self.sort_button.isChecked() if on is None else on)
+
+    def refresh_queue(self) -> None:
+        if self.proxy is not None:
+            self.proxy.snapshot()
+            self._reselect()
+            self.update_counts()
 
     def refresh_key(self, key: str) -> None:
         if self.model is not None:
             self.model.refresh_key(key)
-            if self.proxy is not None and self.proxy.state is not None:
-                self.proxy.refilter()
             self.update_counts()
+
+    def mark_broken(self, key: str, reason: str | None) -> None:
+        if self.model is None:
+            return
+        if reason:
+            self.model.broken[key] = reason
+        else:
+            self.model.broken.pop(key, None)
+        self.model.refresh_key(key)
 
     def update_counts(self) -> None:
         if self.model is None:
             self.counts.setText("")
             return
-        counts = self.model.session.project.counts()
+        session = self.model.session
+        counts = dict.fromkeys(ImageState, 0)
+        for e in session.entries:
+            counts[session.state(e)] += 1
         total = sum(counts.values())
         parts = [f"{counts.get(s, 0)} {s.value}" for s in ImageState]
-        self.counts.setText(f"{total} images: " + ", ".join(parts))
+        text = f"{total} images: " + ", ".join(parts)
+        if self.model.broken:
+            text += f"; {len(self.model.broken)} unreadable (⚠ in the list)"
+        if self.proxy is not None and self.proxy.rowCount() != total:
+            text += f" · {self.proxy.rowCount()} shown"
+        self.counts.setText(text)
 
     # -- navigation ----------------------------------------------------------------------
     def ordered_keys(self) -> list[str]:
@@ -186,20 +296,36 @@ class FilesDock(QtWidgets.QDockWidget):
         return [self.proxy.index(r, 0).data(KEY_ROLE) for r in range(self.proxy.rowCount())]
 
     def select_key(self, key: str) -> None:
+        """Make `key` the one selected row (without emitting `activated`)."""
         if self.proxy is None or self.model is None:
             return
-        row = self.model._row.get(key)
+        row = self.model.row_of(key)
         if row is None:
             return
+        self._selected = key
         index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if index.isValid() and self.view.currentIndex().row() != index.row():
-            self.view.blockSignals(True)
-            self.view.selectionModel().blockSignals(True)
-            self.view.setCurrentIndex(index)
-            self.view.selectionModel().blockSignals(False)
-            self.view.blockSignals(False)
+        sel = self.view.selectionModel()
+        sel.blockSignals(True)
+        try:
+            flags = (QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect
+                     | QtCore.QItemSelectionModel.SelectionFlag.Rows)
+            if index.isValid():
+                sel.setCurrentIndex(index, flags)
+            else:
+                sel.clearSelection()
+        finally:
+            sel.blockSignals(False)
+        # Signals were blocked: repaint what the selection model changed.
+        self.view.viewport().update()
+        if index.isValid():
             self.view.scrollTo(index)
+
+    def _reselect(self) -> None:
+        key = getattr(self, "_selected", None)
+        if key is not None:
+            self.select_key(key)
 
     def _row_changed(self, current: QtCore.QModelIndex, _previous) -> None:
         if current.isValid():
+            self._selected = current.data(KEY_ROLE)
             self.activated.emit(current.data(KEY_ROLE))

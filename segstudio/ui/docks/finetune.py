@@ -1,31 +1,23 @@
-"""Fine-tune panel: one button, live loss and validation mIoU curves, epoch, ETA, Cancel; the
-settings (epochs, size, batch, learning rate, class weighting) behind "Advanced"."""
+"""Fine-tune panel: one button, where the run starts from, live loss and validation mIoU
+curves (epoch 0 is the model before training, measured on the same images), ETA and Cancel;
+the project's settings (length in steps, crop size, batch, learning rate, class weights,
+training on edited pixels) behind "Advanced", with values far from the defaults flagged."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
+from segstudio.engine.workflow.finetune import FinetuneSettings
 from segstudio.ui.docks.model import format_eta
 
 
-@dataclass
-class FineTuneSettings:
-    epochs: int = 15
-    height: int = 192
-    width: int = 256
-    batch: int = 4
-    lr: float = 1e-3
-    weighting: str = "none"
-
-
 class FineTuneDock(QtWidgets.QDockWidget):
-    """Emits `start()` and `cancel()`; the window builds the TrainConfig from `settings()`."""
+    """Emits `start()`, `cancel()` and `settings_changed()` (after any edit of a setting)."""
 
     start = QtCore.Signal()
     cancel = QtCore.Signal()
+    settings_changed = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Fine-tune", parent)
@@ -34,14 +26,19 @@ class FineTuneDock(QtWidgets.QDockWidget):
         layout = QtWidgets.QVBoxLayout(body)
         row = QtWidgets.QHBoxLayout()
         self.start_button = QtWidgets.QPushButton("Fine-tune")
-        self.start_button.setToolTip("Train the chosen network on the reviewed images, starting "
-                                     "from the current weights")
+        self.start_button.setToolTip("Train the chosen network on the reviewed images (and the "
+                                     "pixels you painted on edited ones); it becomes the active "
+                                     "model only if it beats the current one")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         row.addWidget(self.start_button, 1)
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
+        self.start_note = QtWidgets.QLabel("")
+        self.start_note.setWordWrap(True)
+        self.start_note.setStyleSheet("color: palette(mid);")
+        layout.addWidget(self.start_note)
         self.status = QtWidgets.QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -50,44 +47,61 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.advanced = QtWidgets.QCheckBox("Advanced settings")
         form = QtWidgets.QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
-        self.epochs = _spin(1, 1000, 15)
-        self.height = _spin(32, 4096, 192, step=32)
-        self.width = _spin(32, 4096, 256, step=32)
-        self.batch = _spin(1, 256, 4)
+        self.steps = _spin(1, 1_000_000, 300, step=50)
+        self.steps.setToolTip("Optimiser steps; ten reviewed images need as many steps as a "
+                              "thousand, so the length does not depend on the set's size")
+        self.crop_h = _spin(32, 4096, 240, step=16)
+        self.crop_w = _spin(32, 4096, 320, step=16)
+        self.batch = _spin(1, 256, 8)
         self.lr = QtWidgets.QDoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 1.0)
         self.lr.setSingleStep(1e-4)
-        self.lr.setValue(1e-3)
+        self.lr.setValue(5e-4)
         self.weighting = QtWidgets.QComboBox()
         self.weighting.addItems(["none", "median", "enet"])
         self.weighting.setToolTip("Class weights of the loss: none, median frequency, or ENet's "
                                   "1/ln(1.02 + p)")
+        self.train_edited = QtWidgets.QCheckBox("Train on the pixels I painted on edited images")
+        self.train_edited.setChecked(True)
+        self.train_edited.setToolTip("Edited (not reviewed) images count only where you painted; "
+                                     "their predicted rest is ignored")
         size = QtWidgets.QHBoxLayout()
-        size.addWidget(self.height)
+        size.addWidget(self.crop_h)
         size.addWidget(QtWidgets.QLabel("×"))
-        size.addWidget(self.width)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Size (h × w)", size)
+        size.addWidget(self.crop_w)
+        form.addRow("Steps", self.steps)
+        form.addRow("Crop (h × w)", size)
         form.addRow("Batch", self.batch)
         form.addRow("Learning rate", self.lr)
         form.addRow("Class weights", self.weighting)
+        form.addRow(self.train_edited)
+        self.warnings = QtWidgets.QLabel("")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #d08020;")
+        form.addRow(self.warnings)
         self._advanced_body = QtWidgets.QWidget()
         self._advanced_body.setLayout(form)
         self._advanced_body.setVisible(False)
+        # A size policy that never asks the window to grow: the panel scrolls its own content
+        # instead (the window must stay on a 1000-px screen with the status bar visible).
         self.advanced.toggled.connect(self._advanced_body.setVisible)
         layout.addWidget(self.advanced)
         layout.addWidget(self._advanced_body)
+        for w in (self.steps, self.crop_h, self.crop_w, self.batch, self.lr):
+            w.valueChanged.connect(self.settings_changed)
+        self.weighting.currentIndexChanged.connect(self.settings_changed)
+        self.train_edited.toggled.connect(self.settings_changed)
 
         self.loss_plot = pg.PlotWidget(title="training loss")
         self.miou_plot = pg.PlotWidget(title="validation mIoU")
         for plot in (self.loss_plot, self.miou_plot):
-            plot.setMinimumHeight(110)
+            plot.setMinimumHeight(90)
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
         self.loss_plot.setLabel("bottom", "step")
-        self.miou_plot.setLabel("bottom", "epoch")
+        self.miou_plot.setLabel("bottom", "epoch (0: before training)")
         self.miou_plot.setYRange(0, 1, padding=0.08)
         # Fixed ticks: the automatic ones crowd into each other on a short plot.
         self.miou_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
@@ -97,7 +111,11 @@ class FineTuneDock(QtWidgets.QDockWidget):
         )
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.miou_plot, 1)
-        self.setWidget(body)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
         self._loss: list[float] = []
         self._miou: list[float] = []
         self._epochs: list[float] = []
@@ -107,19 +125,41 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.set_running(False)
 
     # -- settings ------------------------------------------------------------------------
-    def settings(self) -> FineTuneSettings:
-        return FineTuneSettings(
-            epochs=self.epochs.value(), height=self.height.value(), width=self.width.value(),
+    def settings(self) -> FinetuneSettings:
+        return FinetuneSettings(
+            steps=self.steps.value(), height=self.crop_h.value(), width=self.crop_w.value(),
             batch=self.batch.value(), lr=self.lr.value(), weighting=self.weighting.currentText(),
+            train_edited=self.train_edited.isChecked(),
+            val_fraction=self._val_fraction,
         )
 
-    def apply_settings(self, s: FineTuneSettings) -> None:
-        self.epochs.setValue(s.epochs)
-        self.height.setValue(s.height)
-        self.width.setValue(s.width)
-        self.batch.setValue(s.batch)
-        self.lr.setValue(s.lr)
-        self.weighting.setCurrentText(s.weighting)
+    _val_fraction = 0.2
+
+    def apply_settings(self, s: FinetuneSettings) -> None:
+        widgets = (self.steps, self.crop_h, self.crop_w, self.batch, self.lr, self.weighting,
+                   self.train_edited)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            self.steps.setValue(s.steps)
+            self.crop_h.setValue(s.height)
+            self.crop_w.setValue(s.width)
+            self.batch.setValue(s.batch)
+            self.lr.setValue(s.lr)
+            self.weighting.setCurrentText(s.weighting)
+            self.train_edited.setChecked(s.train_edited)
+            self._val_fraction = s.val_fraction
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+
+    def set_warnings(self, lines: list[str]) -> None:
+        """Values far from the project's defaults; also shown on the folded panel's toggle."""
+        self.warnings.setText("\n".join(f"⚠ {line}" for line in lines))
+        self.advanced.setText("Advanced settings" + (f" ({len(lines)} unusual)" if lines else ""))
+
+    def set_start_note(self, text: str) -> None:
+        self.start_note.setText(text)
 
     # -- run state -----------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
@@ -128,12 +168,20 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.advanced.setEnabled(not running)
         self._advanced_body.setEnabled(not running)
 
+    def reset(self) -> None:
+        """A new project: nothing of the previous one's run stays on screen."""
+        self.reset_curves()
+        self.status.setText("")
+        self.start_note.setText("")
+        self.set_warnings([])
+
     def reset_curves(self) -> None:
         self._loss, self._miou, self._epochs = [], [], []
         self.run_log = []
         self.status.setToolTip("")
         self.loss_curve.setData([], [])
         self.miou_curve.setData([], [])
+        self.miou_plot.setXRange(0, 1, padding=0.05)
 
     def show_event(self, ev) -> None:
         """Update from a TrainEvent (kind step / epoch / done / log)."""
@@ -154,6 +202,16 @@ class FineTuneDock(QtWidgets.QDockWidget):
                 self._epochs.append(float(epoch))
                 self._miou.append(float(miou))
                 self.miou_curve.setData(self._epochs, self._miou)
+                # At least a 0..1 range and integer ticks: one point must not get -6..8.
+                top = max(1.0, max(self._epochs))
+                self.miou_plot.setXRange(0, top, padding=0.05)
+                step = max(1, int(top) // 6)
+                self.miou_plot.getAxis("bottom").setTicks(
+                    [[(v, str(v)) for v in range(0, int(top) + 1, step)]])
+            if epoch == 0:
+                text = "before training" + (f": val mIoU {miou:.3f}" if miou is not None else "")
+                self.status.setText(text)
+                return
             text = f"epoch {epoch}/{epochs} done"
             if miou is not None:
                 text += f", val mIoU {miou:.3f}"

@@ -1,5 +1,9 @@
-"""Model dock: architecture, checkpoint (shipped default, the project's own, or a file), the
-device, and the segmentation buttons with progress, ETA and Cancel."""
+"""Model dock: the network to fine-tune, the project's models (its runs with their status and
+figures, the shipped model, a file) with the active one marked, the device, and the
+segmentation buttons with progress, ETA and Cancel.
+
+Choosing a model in the list makes it the project's active model: the user's say. A run that
+was not made active automatically shows why beside its figures."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 CHOOSE_FILE = "__choose__"
+ACTIVE_MARK = "● "
 
 
 def format_eta(seconds: float) -> str:
@@ -20,11 +25,14 @@ def format_eta(seconds: float) -> str:
 
 
 class ModelDock(QtWidgets.QDockWidget):
-    """Emits `segment_image`, `segment_all`, `cancel` and `checkpoint_changed(path or '')`."""
+    """Emits `segment_image`, `segment_all`, `resegment`, `cancel`, `resume(record)` and
+    `checkpoint_changed(path or '')` when the user picks a model (or a file)."""
 
     segment_image = QtCore.Signal()
     segment_all = QtCore.Signal()
+    resegment = QtCore.Signal()
     cancel = QtCore.Signal()
+    resume = QtCore.Signal(object)
     checkpoint_changed = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -35,23 +43,40 @@ class ModelDock(QtWidgets.QDockWidget):
         self.arch = QtWidgets.QComboBox()
         self.arch.setToolTip("Architecture that fine-tuning trains")
         self.checkpoint = QtWidgets.QComboBox()
+        self.checkpoint.setToolTip("The active model: what Segment uses. Choosing one here "
+                                   "makes it active.")
         self.checkpoint.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.checkpoint.setMinimumContentsLength(12)
         self.checkpoint.activated.connect(self._checkpoint_activated)
+        self.checkpoint.currentIndexChanged.connect(self._show_note)
+        self.note = QtWidgets.QLabel("")
+        self.note.setWordWrap(True)
+        self.resume_button = QtWidgets.QPushButton("Resume this run")
+        self.resume_button.setToolTip("Continue a cancelled or interrupted fine-tune from its "
+                                      "last finished epoch")
+        self.resume_button.clicked.connect(self._resume_clicked)
+        self.resume_button.setVisible(False)
         self.device = QtWidgets.QLabel("…")
         self.device.setWordWrap(True)
         form.addRow("Network", self.arch)
-        form.addRow("Weights", self.checkpoint)
+        form.addRow("Model", self.checkpoint)
+        form.addRow(self.note)
+        form.addRow(self.resume_button)
         form.addRow("Device", self.device)
-        buttons = QtWidgets.QHBoxLayout()
+        buttons = QtWidgets.QGridLayout()
         self.segment_image_button = QtWidgets.QPushButton("Segment image")
-        self.segment_all_button = QtWidgets.QPushButton("Segment all unlabeled")
+        self.segment_all_button = QtWidgets.QPushButton("Segment unlabeled")
+        self.resegment_button = QtWidgets.QPushButton("Re-segment…")
+        self.resegment_button.setToolTip("Re-predict every image that is not reviewed; edited "
+                                         "images keep the pixels you painted")
         self.segment_image_button.clicked.connect(self.segment_image)
         self.segment_all_button.clicked.connect(self.segment_all)
-        buttons.addWidget(self.segment_image_button)
-        buttons.addWidget(self.segment_all_button)
+        self.resegment_button.clicked.connect(self.resegment)
+        buttons.addWidget(self.segment_image_button, 0, 0)
+        buttons.addWidget(self.segment_all_button, 0, 1)
+        buttons.addWidget(self.resegment_button, 1, 0, 1, 2)
         form.addRow(buttons)
         progress = QtWidgets.QHBoxLayout()
         self.progress = QtWidgets.QProgressBar()
@@ -66,39 +91,68 @@ class ModelDock(QtWidgets.QDockWidget):
         body.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
                            QtWidgets.QSizePolicy.Policy.Maximum)
         self.setWidget(body)
+        self._choices: list = []
         self.set_running(False)
         self._last_path = ""
 
     def set_architectures(self, names: list[str], current: str | None = None) -> None:
+        self.arch.blockSignals(True)
         self.arch.clear()
         self.arch.addItems(names)
         if current in names:
             self.arch.setCurrentText(current)
+        self.arch.blockSignals(False)
 
-    def set_checkpoints(self, items: list[tuple[str, Path]], current: Path | None) -> None:
-        """`items`: (label, path) pairs; a last entry lets the user pick a file."""
+    def set_choices(self, choices: list) -> None:
+        """`choices`: engine.workflow.ModelChoice, the active one marked and selected; a last
+        entry lets the user pick a file."""
+        self._choices = list(choices)
         self.checkpoint.blockSignals(True)
         self.checkpoint.clear()
-        for label, path in items:
-            self.checkpoint.addItem(label, str(path))
-            self.checkpoint.setItemData(self.checkpoint.count() - 1, str(path),
-                                        QtCore.Qt.ItemDataRole.ToolTipRole)
-        if not items:
-            self.checkpoint.addItem("(none: fine-tune to make one)", "")
+        current = 0
+        for i, c in enumerate(self._choices):
+            label = (ACTIVE_MARK if c.active else "") + c.label
+            self.checkpoint.addItem(label, str(c.path))
+            tip = f"{c.path}\n{c.note}" if c.note else str(c.path)
+            self.checkpoint.setItemData(i, tip, QtCore.Qt.ItemDataRole.ToolTipRole)
+            if not c.usable:
+                self.checkpoint.model().item(i).setEnabled(False)
+            if c.active:
+                current = i
+        if not any(c.active for c in self._choices):
+            self.checkpoint.insertItem(0, "(no model fits yet: fine-tune or choose a file)", "")
+            current = 0
         self.checkpoint.addItem("Choose file…", CHOOSE_FILE)
-        index = self.checkpoint.findData(str(current)) if current is not None else -1
-        self.checkpoint.setCurrentIndex(max(index, 0))
+        self.checkpoint.setCurrentIndex(current)
         self._last_path = self.checkpoint.currentData() or ""
         self.checkpoint.blockSignals(False)
         has = bool(self.current_checkpoint())
         tip = "" if has else "Choose a checkpoint file or fine-tune a model first"
-        for b in (self.segment_image_button, self.segment_all_button):
-            b.setToolTip(tip)
+        for b in (self.segment_image_button, self.segment_all_button, self.resegment_button):
+            b.setToolTip(tip or b.toolTip())
+        self._show_note()
         self._update_buttons()
 
     def current_checkpoint(self) -> Path | None:
+        """The active model (what Segment uses)."""
         data = self.checkpoint.currentData()
         return Path(data) if data and data != CHOOSE_FILE else None
+
+    def current_choice(self):
+        data = self.checkpoint.currentData()
+        return next((c for c in self._choices if str(c.path) == data), None)
+
+    def _show_note(self, *_args) -> None:
+        choice = self.current_choice()
+        self.note.setText("" if choice is None else choice.note)
+        record = None if choice is None else choice.record
+        self.resume_button.setVisible(bool(record) and choice.status in ("cancelled",
+                                                                          "interrupted"))
+
+    def _resume_clicked(self) -> None:
+        choice = self.current_choice()
+        if choice is not None and choice.record is not None:
+            self.resume.emit(choice.record)
 
     def _checkpoint_activated(self, index: int) -> None:
         if self.checkpoint.itemData(index) == CHOOSE_FILE:
@@ -126,8 +180,8 @@ class ModelDock(QtWidgets.QDockWidget):
 
     def _update_buttons(self) -> None:
         ok = not getattr(self, "_running", False) and self.current_checkpoint() is not None
-        self.segment_image_button.setEnabled(ok)
-        self.segment_all_button.setEnabled(ok)
+        for b in (self.segment_image_button, self.segment_all_button, self.resegment_button):
+            b.setEnabled(ok)
 
     def show_progress(self, done: int, total: int, eta_s: float) -> None:
         self.progress.setRange(0, max(total, 1))

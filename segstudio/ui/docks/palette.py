@@ -58,8 +58,15 @@ class PaletteDock(QtWidgets.QDockWidget):
         self.setWidget(body)
 
     def set_classes(self, classes: ClassSet) -> None:
+        """A (new) class set: "paint only over" starts off, so a choice made for other
+        classes never silently protects a different one."""
         self.classes = classes
+        self.protect_box.blockSignals(True)
+        self.protect_box.setChecked(False)
+        self.protect_box.blockSignals(False)
+        self.protect_class.setCurrentIndex(0)
         self._rebuild()
+        self.protect_changed.emit(-1)
 
     def current(self) -> int:
         return max(self.list.currentRow(), 0)
@@ -99,6 +106,10 @@ class PaletteDock(QtWidgets.QDockWidget):
         i = self.protect_class.currentIndex()
         value = self.classes.ignore_index if i >= self.classes.num_classes else i
         self.protect_changed.emit(value)
+
+    def protect_value_or_none(self) -> int | None:
+        v = self.protect_value()
+        return None if v < 0 else v
 
     def protect_value(self) -> int:
         if self.classes is None or not self.protect_box.isChecked():

@@ -1,0 +1,191 @@
+"""Fine-tuning from the window: thin wiring of engine.workflow.run_finetune to the Fine-tune
+panel on a generic worker thread. The workflow decides where the run starts, records it, and
+whether the new model becomes active; this module asks where a person must decide (settings
+far from the defaults, a missing ImageNet encoder, quitting mid-run) and shows the outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyqtgraph.Qt import QtCore
+
+from segstudio.core.project import ImageState
+from segstudio.ui.notifier import Notifier
+from segstudio.ui.workers import TaskWorker, WorkerRunner
+
+
+class FinetuneRun(QtCore.QObject):
+    """`finished(checkpoint path or '')` when a run ends; `models_changed()` when the
+    project's runs or its active model changed (the Model panel re-lists them)."""
+
+    finished = QtCore.Signal(str)
+    models_changed = QtCore.Signal()
+
+    def __init__(self, finetune_dock, notifier: Notifier,
+                 parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.dock = finetune_dock
+        self.notify = notifier
+        self.session = None
+        self.runner = WorkerRunner(self)
+        self._worker: TaskWorker | None = None
+        self._last_event = None
+        # Set by the window: what to do once a new model became active.
+        self.offer_resegment: Callable[[str, str], bool] = lambda title, text: False
+        self.dialog_parent = None
+        finetune_dock.cancel.connect(self.runner.cancel)
+
+    def set_session(self, session) -> None:
+        self.session = session
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    def describe(self) -> str:
+        """Where the running fine-tune is, for the question before quitting."""
+        ev = self._last_event
+        if ev is None:
+            return "a fine-tune is starting"
+        return f"a fine-tune is at epoch {max(ev.epoch, 1)} of {ev.epochs}"
+
+    # -- starting ------------------------------------------------------------------------
+    def start(self, arch: str, *, resume: dict | None = None) -> bool:
+        from segstudio.engine.workflow import (
+            default_finetune,
+            save_finetune_settings,
+            starting_point,
+            unusual_settings,
+        )
+
+        session = self.session
+        if session is None or self.runner.busy:
+            return False
+        if not session.save_all(wait=True):
+            self.notify.error("fine-tuning needs the labels on disk, and one could not be saved",
+                              dialog=True)
+            return False
+        project = session.project
+        settings = self.dock.settings()
+        counts = project.counts()
+        usable = counts[ImageState.REVIEWED] + (counts[ImageState.EDITED]
+                                                if settings.train_edited else 0)
+        if resume is None and not usable:
+            self.notify.error("fine-tuning needs reviewed images and there are none yet: "
+                              "correct some masks and mark them reviewed (Ctrl+R)", dialog=True)
+            return False
+        if resume is None:
+            odd = unusual_settings(settings, default_finetune(project, arch))
+            if odd and not self.notify.ask(
+                    "Unusual fine-tune settings",
+                    "These settings are far from this project's defaults:\n• "
+                    + "\n• ".join(odd) + "\n\nA model trained with them is often worse; "
+                    "it only becomes the active model if it beats the current one. Start?",
+                    default_yes=False):
+                return False
+            start = starting_point(project, arch)
+            if start.missing_backbone and self.dialog_parent is not None:
+                from segstudio.ui.dialogs.weights import offer_backbone_download
+
+                offer_backbone_download(self.dialog_parent, arch)
+                start = starting_point(project, arch)
+            self.dock.set_start_note(f"Starts {start.note}.")
+            save_finetune_settings(project, settings)
+            project.settings["arch"] = arch
+            session.persist()
+        reviewed = counts[ImageState.REVIEWED]
+
+        def task(emit, cancel):
+            from segstudio.engine.workflow import run_finetune
+
+            return run_finetune(project, arch, None if resume else settings, progress=emit,
+                                cancel=cancel, resume=resume)
+
+        worker = TaskWorker(task, "fine-tune")
+        worker.item.connect(self._on_event)
+        worker.done.connect(self._on_done)
+        worker.finished.connect(self._on_finished)
+        self._outcome = None
+        self._last_event = None
+        self.dock.reset_curves()
+        self.dock.set_running(True)
+        what = f"resuming {resume.get('name', 'the run')}" if resume else \
+            f"fine-tuning {arch} on {reviewed} reviewed image(s)"
+        if not resume and settings.train_edited and counts[ImageState.EDITED]:
+            what += f" and the touched pixels of {counts[ImageState.EDITED]} edited one(s)"
+        self.dock.status.setText(what + "…")
+        self._worker = worker
+        self.runner.start(worker)
+        self.models_changed.emit()
+        return True
+
+    # -- progress ------------------------------------------------------------------------
+    def _mine(self) -> bool:
+        return self.sender() is not None and self.sender() is self._worker
+
+    @QtCore.Slot(object)
+    def _on_event(self, event) -> None:
+        if not self._mine():
+            return
+        self._last_event = event
+        self.dock.show_event(event)
+        if event.kind == "log" and event.message:
+            # The next step overwrites the panel's status line; the status bar keeps it a while.
+            self.notify.status(event.message, 30000)
+
+    @QtCore.Slot(object)
+    def _on_done(self, outcome) -> None:
+        if self._mine():
+            self._outcome = outcome
+
+    @QtCore.Slot(bool, str)
+    def _on_finished(self, cancelled: bool, error: str) -> None:
+        worker = self.sender()
+        self.runner.release(worker)
+        if worker is None or worker is not self._worker:
+            return
+        self._finish(error)
+
+    def _finish(self, error: str) -> None:
+        self._worker = None
+        self.dock.set_running(False)
+        outcome, self._outcome = self._outcome, None
+        self.models_changed.emit()
+        if error:
+            self.dock.status.setText(f"failed: {error}")
+            self.notify.error(error, dialog=True)
+            self.finished.emit("")
+            return
+        if outcome is None:     # wound up by a folder switch or quit
+            self.dock.status.setText("stopped; resume it from the Model panel")
+            self.finished.emit("")
+            return
+        rec, result = outcome.record, outcome.result
+        name = rec.get("name", "the run")
+        path = "" if result.best is None else str(self.session.project.checkpoint_path(rec))
+        if result.status == "cancelled":
+            self.dock.status.setText(f"cancelled: {name} kept, resumable from the Model panel"
+                                     if path else "cancelled")
+        elif result.status == "diverged":
+            self.dock.status.setText(f"diverged: {result.message}")
+            self.notify.error(f"{name}: {result.message}", dialog=True)
+        elif outcome.activated:
+            self.dock.status.setText(f"done: {name} is now the active model. {outcome.reason}")
+            self.finished.emit(path)
+            self.offer_resegment("Fine-tuning finished",
+                                 f"{name} is the active model now ({outcome.reason}). "
+                                 "Re-segment the images that are not reviewed with it?")
+            return
+        else:
+            self.dock.status.setText(f"done: {name} kept, not active. {outcome.reason}")
+            self.notify.inform("Fine-tuning finished", f"{name} finished but the active model "
+                               f"stays: {outcome.reason}.")
+        self.finished.emit(path)
+
+    # -- stopping ------------------------------------------------------------------------
+    def cancel(self, *, wait: bool = False) -> None:
+        self.runner.cancel()
+        if wait:
+            self.runner.wait(120_000)
+            if self._worker is not None:
+                self._finish("")

@@ -1,0 +1,163 @@
+"""The loop's rules as the window applies them: strokes survive re-segmentation, the dialog
+says what happens to each group, quitting or switching during a fine-tune asks, a stopped run
+resumes from the Model panel, fine-tune settings belong to the project."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from pyqtgraph.Qt import QtWidgets
+
+from segstudio.core.project import ImageState, Project
+from segstudio.core.sample import make_sample_project
+from segstudio.ui.main_window import MainWindow
+
+YES = QtWidgets.QMessageBox.StandardButton.Yes
+NO = QtWidgets.QMessageBox.StandardButton.No
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    yield w
+    w.runs.cancel_all(wait=True)
+
+
+def _paint(window, value, x, y, radius=4):
+    window.palette.select(value)
+    window.command_actions["tool_brush"].trigger()
+    window.tools.set_radius(radius)
+    window.tools.click((x + 0.5, y + 0.5), False)
+
+
+def test_resegment_keeps_strokes_on_open_and_saved_images(window, qtbot, sample_root,
+                                                          tiny_checkpoint, dialogs):
+    assert window.open_folder(sample_root)
+    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000):
+        window.command_actions["segment_all"].trigger()
+    project = window.session.project
+    predicted = [e.key for e in project.entries if project.state(e) is ImageState.PREDICTED]
+    # A stroke on one predicted image, saved by switching away; another stroke left unsaved.
+    window.show_image(predicted[0])
+    doc0 = window.current_document()
+    value = (int(doc0.mask[20, 20]) + 1) % 4
+    _paint(window, value, 20, 20)
+    window.show_image(predicted[1])
+    doc1 = window.current_document()
+    value1 = (int(doc1.mask[30, 30]) + 1) % 4
+    _paint(window, value1, 30, 30)
+    qtbot.waitUntil(lambda: project.state(project.entry(predicted[0])) is ImageState.EDITED,
+                    timeout=10_000)
+    dialogs.answer = YES
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.model_dock.resegment.emit()
+    text = dialogs.shown[-1][1]
+    assert "keep every pixel you painted" in text and "reviewed image(s) are left" in text
+    assert "kept your edits" in sig.args[0]
+    assert doc0.mask[20, 20] == value and doc1.mask[30, 30] == value1
+    window.session.save_all(wait=True)
+    fresh = Project.open(sample_root)
+    assert fresh.read_label(fresh.entry(predicted[0]))[20, 20] == value
+    assert fresh.read_label(fresh.entry(predicted[1]))[30, 30] == value1
+    assert fresh.state(fresh.entry(predicted[1])) is ImageState.EDITED
+    assert fresh.counts()[ImageState.REVIEWED] == 3
+
+
+def _long_finetune(window, dialogs):
+    window.finetune.steps.setValue(100_000)
+    window.finetune.batch.setValue(2)
+    dialogs.answer = YES
+    window.finetune.start_button.click()
+    assert window.runs.finetune.busy
+
+
+def test_quitting_during_a_fine_tune_asks(window, qtbot, sample_root, dialogs):
+    assert window.open_folder(sample_root)
+    _long_finetune(window, dialogs)
+    qtbot.waitUntil(lambda: any(e > 0 for e in window.finetune._epochs) or
+                    len(window.finetune._loss) > 2, timeout=60_000)
+    dialogs.answer = NO
+    assert not window.close()                       # "stop it?" - no: keeps running
+    assert window.runs.finetune.busy and window.isVisible()
+    assert "fine-tune is at epoch" in dialogs.shown[-1][1]
+    assert "can be resumed" in dialogs.shown[-1][1]
+    other = make_sample_project(sample_root.parent / "other", count=3, reviewed=2,
+                                size=(48, 64))
+    assert not window.open_folder(other)            # switching projects asks too
+    assert window.runs.finetune.busy
+    dialogs.answer = YES
+    assert window.close()
+    assert not window.runs.finetune.busy
+
+
+def test_a_stopped_run_resumes_from_the_model_panel(window, qtbot, sample_root, dialogs):
+    assert window.open_folder(sample_root)
+    window.finetune.steps.setValue(60)
+    window.finetune.batch.setValue(2)
+    dialogs.answer = YES
+    with qtbot.waitSignal(window.runs.train_finished, timeout=120_000):
+        window.finetune.start_button.click()
+        qtbot.waitUntil(lambda: any(e >= 1 for e in window.finetune._epochs), timeout=60_000)
+        window.finetune.cancel_button.click()
+    assert "resumable" in window.finetune.status.text()
+    choice = next(c for c in window.model_dock._choices if c.status == "cancelled")
+    index = window.model_dock.checkpoint.findData(str(choice.path))
+    window.model_dock.checkpoint.setCurrentIndex(index)
+    assert window.model_dock.resume_button.isVisibleTo(window.model_dock)
+    with qtbot.waitSignal(window.runs.train_finished, timeout=180_000) as sig:
+        window.model_dock.resume_button.click()
+    assert sig.args[0]
+    records = Project.open(sample_root).checkpoints
+    assert len(records) == 1 and records[0]["status"] == "finished"
+    assert sig.args[0].endswith(records[0]["path"])
+
+
+def test_settings_belong_to_each_project(window, qtbot, sample_root, tmp_path, dialogs):
+    """The sample's short, fast settings do not follow the user into another project."""
+    assert window.open_folder(sample_root)
+    assert window.finetune.steps.value() == 100 and window.finetune.lr.value() == 1e-3
+    window.finetune.lr.setValue(5e-3)            # 10x the default: flagged before a run
+    assert "learning rate 0.005 is 10x" in window.finetune.warnings.text()
+    assert "unusual" in window.finetune.advanced.text()
+    camvid_like = tmp_path / "plain"
+    camvid_like.mkdir()
+    for img in sorted((sample_root / "images").glob("*.png"))[:2]:
+        shutil.copy(img, camvid_like / img.name)
+    assert window.open_folder(camvid_like)
+    assert window.finetune.lr.value() == 5e-4 and window.finetune.steps.value() == 300
+    assert window.finetune.warnings.text() == ""
+    assert window.finetune.status.text() == ""       # no trace of the other project's run
+    assert window.finetune._loss == []
+
+
+def test_mark_reviewed_is_immediate_even_while_the_png_is_written(window, sample_root,
+                                                                  monkeypatch, qtbot):
+    import threading
+
+    assert window.open_folder(sample_root)
+    project = window.session.project
+    key = next(e.key for e in project.entries if project.state(e) is ImageState.UNLABELED)
+    window.show_image(key)
+    _paint(window, 1, 5, 5)
+    gate = threading.Event()
+    real = project.save_label
+
+    def slow(*args, **kwargs):
+        gate.wait(10)       # as an 8000x6000 PNG encode would
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(project, "save_label", slow)
+    window.command_actions["mark_reviewed"].trigger()
+    assert "(reviewed)" in window.windowTitle()
+    assert window.files.model.data(
+        window.files.model.index(window.files.model.row_of(key), 1)) == "reviewed"
+    gate.set()
+    qtbot.waitUntil(lambda: project.state(project.entry(key)) is ImageState.REVIEWED,
+                    timeout=10_000)
+    assert np.any(project.read_label(project.entry(key)) == 1)
