@@ -32,14 +32,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from segstudio.core.problems import report_all
+    from segstudio.core.project import Project
     from segstudio.engine.cliutil import fmt, set_threads
     from segstudio.engine.evaluate import evaluate
 
     set_threads(args.threads)
     predictor, ckpt = load_predictor(args.checkpoint, args.device, args.tile)
+    project = Project.open(args.data)
+    report_all(project.listing_warnings, lambda line: print(line, file=sys.stderr),
+               prefix="segstudio eval: warning: ", what="folder warnings")
     bar = _bar(args.json)
     try:
-        metrics = evaluate(predictor, args.data, checkpoint=ckpt,
+        metrics = evaluate(predictor, project, checkpoint=ckpt,
                            progress=None if bar is None else _tick(bar))
     finally:
         if bar is not None:
