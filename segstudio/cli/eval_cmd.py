@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from segstudio.engine.cliutil import positive_int
+from segstudio.engine.cliutil import checkpoint_file, thread_count, tile_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,14 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", metavar="DATA", type=Path,
                    help="project folder, or folder with images/ and labels/")
-    p.add_argument("--checkpoint", type=Path, metavar="CKPT",
+    p.add_argument("--checkpoint", type=checkpoint_file, metavar="CKPT",
                    help="checkpoint (.safetensors with its .json; default: the shipped ENet)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object: {"miou", "iou": {class: value}, '
                    '"pixel_accuracy"} (fractions 0..1; null for a class never seen)')
     p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
-    p.add_argument("--tile", type=positive_int, default=1024,
+    p.add_argument("--threads", type=thread_count, metavar="N", help="CPU threads")
+    p.add_argument("--tile", type=tile_size, default=1024,
                    help="largest side predicted in one piece (default 1024)")
     p.set_defaults(func=run)
 

@@ -12,7 +12,13 @@ import argparse
 import sys
 from pathlib import Path, PurePosixPath
 
-from segstudio.engine.cliutil import positive_int
+from segstudio.engine.cliutil import (
+    batch_size,
+    checkpoint_file,
+    output_folder,
+    thread_count,
+    tile_size,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,16 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", metavar="IMAGES", nargs="+", type=Path,
                    help="image files or folders")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR",
+    p.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                    help="folder for the label PNGs (created if needed)")
-    p.add_argument("--checkpoint", type=Path, metavar="CKPT",
+    p.add_argument("--checkpoint", type=checkpoint_file, metavar="CKPT",
                    help="checkpoint (.safetensors with its .json; default: the shipped ENet "
                    "road-scene model)")
     p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
-    p.add_argument("--batch", type=positive_int, default=1, metavar="B",
+    p.add_argument("--threads", type=thread_count, metavar="N", help="CPU threads")
+    p.add_argument("--batch", type=batch_size, default=1, metavar="B",
                    help="images per forward when they share a size (default 1; more helps GPUs)")
-    p.add_argument("--tile", type=positive_int, default=1024,
+    p.add_argument("--tile", type=tile_size, default=1024,
                    help="largest side predicted in one piece (default 1024)")
     p.set_defaults(func=run)
 
