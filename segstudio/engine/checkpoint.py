@@ -134,6 +134,23 @@ def read_checkpoint_meta(path: str | Path) -> CheckpointMeta:
     return _meta(weights, sidecar, text)
 
 
+def verify_checkpoint(path: str | Path) -> CheckpointMeta:
+    """Every check `read_checkpoint` makes (metadata, dtypes, finite values), one tensor at a
+    time from the memory-mapped file, keeping nothing: for refusing a bad `--init` before any
+    training data is read."""
+    weights, sidecar = _existing_weights(path)
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            meta = _meta(weights, sidecar, (f.metadata() or {}).get(_META_KEY))
+            for name in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+                problem = tensor_problems({name: f.get_tensor(name)})
+                if problem:
+                    raise CheckpointError(weights, f"unusable weights: {problem}")
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise CheckpointError(weights, f"not a readable .safetensors file ({exc})") from None
+    return meta
+
+
 def _existing_weights(path: str | Path) -> tuple[Path, Path]:
     weights, sidecar = checkpoint_paths(path)
     given = Path(path)

@@ -97,8 +97,8 @@ def _folder(config: Any, name: str) -> None:
 def validate_config(config: Any) -> None:
     """ConfigError (or CheckpointError for `init`) naming the first option that cannot work.
 
-    Reads no training data and builds no model: only the headers of `init` and of the saved
-    training state (for `resume`) are read.
+    Reads no training data and builds no model: only `init` (checked tensor by tensor) and the
+    header of the saved training state (for `resume`) are read.
     """
     from segstudio.core.classes import ClassSet
     from segstudio.core.imageio import size_problem
@@ -191,13 +191,13 @@ def _check_state_header(config: Any, state: Path) -> None:
 
 
 def _check_init(config: Any) -> None:
-    from segstudio.engine.checkpoint import CheckpointError, read_checkpoint_meta
+    from segstudio.engine.checkpoint import CheckpointError, verify_checkpoint
 
     if config.init is None:
         return
     if not isinstance(config.init, str | Path):
         raise ConfigError("init", f"expected a checkpoint path, got {type(config.init).__name__}")
-    meta = read_checkpoint_meta(config.init)
+    meta = verify_checkpoint(config.init)
     if meta.arch != config.arch:
         raise CheckpointError(config.init, f"checkpoint is a {meta.arch!r} network, cannot "
                               f"initialise {config.arch!r} from it")
