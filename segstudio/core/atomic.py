@@ -133,8 +133,8 @@ def remove_orphan_temps(*folders: Path, trees: tuple[Path, ...] = (),
             continue
         for e in entries:
             with contextlib.suppress(OSError):
-                if e.is_dir(follow_symlinks=False):
-                    if recurse and not e.name.startswith("."):
+                if not e.name.startswith("."):   # ours are hidden; hidden folders are not ours
+                    if recurse and e.is_dir(follow_symlinks=False):
                         stack.append((Path(e.path), True))
                 elif (_OWN_TEMP.fullmatch(e.name) and e.is_file(follow_symlinks=False)
                       and e.stat(follow_symlinks=False).st_mtime < cutoff):

@@ -59,8 +59,7 @@ class ProblemReport:
         path, error = self._write()
         where = (f"the full list is in {path}" if path
                  else f"could not write the full list ({error})")
-        self.emit(f"{self.prefix}{hidden} more {self.what} not shown ({self.count} in all); "
-                  f"{where}")
+        self.emit(f"{self.prefix}{hidden} more {self.what} ({self.count} in all); {where}")
         return path
 
     def _write(self) -> tuple[Path | None, str]:
