@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from segstudio.core.errors import ImageReadError, PathError
-from segstudio.core.imageheader import Header, read_header
+from segstudio.core.imageheader import ExcessiveStructure, Header, read_header
 
 # GIF and animated WebP: the first frame is the image.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -126,19 +126,23 @@ def open_pil(path: Path, error: type[PathError] = ImageReadError, *,
     # above ours, so our limit (and our message) decides.
     if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
         Image.MAX_IMAGE_PIXELS = limit
+    try:
+        # Before Pillow walks the file's chunks / segments in Python: see imageheader.
+        parsed = read_header(path, strict=True)
+    except ExcessiveStructure as exc:
+        raise error(path, f"damaged or hostile file: {exc}") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             img = Image.open(path)
         except Image.DecompressionBombError:
-            header = read_header(path)
-            if header is not None:
-                check_header(path, header, error, complete=False)
+            if parsed is not None:
+                check_header(path, parsed, error, complete=False)
             raise error(path, f"image too large to decode safely (limit {limit / 1e6:g} MP; "
                         f"raise it with {MAX_PIXELS_ENV})") from None
         with img:
             w, h = img.size
-            header = read_header(path) if complete else None
+            header = parsed if complete else None
             if header is None or (header.width, header.height) != (w, h):
                 header = Header(img.format or "image", w, h)
             check_header(path, header, error, complete=complete)
