@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from segstudio import __version__
 from segstudio.core.errors import SegstudioError
@@ -22,8 +23,15 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line naming the option, exit 2 (the usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="segstudio",
         description="Label images for semantic segmentation, auto-segment them with a network, "
         "brush-correct the masks and fine-tune the network on the corrections.",

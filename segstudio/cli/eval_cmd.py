@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from segstudio.engine.cliutil import positive_int
+from segstudio.engine.cliutil import checkpoint_file, thread_count, tile_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,27 +19,34 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", metavar="DATA", type=Path,
                    help="project folder, or folder with images/ and labels/")
-    p.add_argument("--checkpoint", type=Path, metavar="CKPT",
+    p.add_argument("--checkpoint", type=checkpoint_file, metavar="CKPT",
                    help="checkpoint (.safetensors with its .json; default: the shipped ENet)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object: {"miou", "iou": {class: value}, '
                    '"pixel_accuracy"} (fractions 0..1; null for a class never seen)')
     p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
-    p.add_argument("--tile", type=positive_int, default=1024,
+    p.add_argument("--threads", type=thread_count, metavar="N", help="CPU threads")
+    p.add_argument("--tile", type=tile_size, default=1024,
                    help="largest side predicted in one piece (default 1024)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from segstudio.core.problems import report_all
+    from segstudio.core.project import Project
     from segstudio.engine.cliutil import fmt, set_threads
     from segstudio.engine.evaluate import evaluate
 
     set_threads(args.threads)
     predictor, ckpt = load_predictor(args.checkpoint, args.device, args.tile)
+    project = Project.open(args.data)
+    report_all(project.listing_warnings, lambda line: print(line, file=sys.stderr),
+               prefix="segstudio eval: warning: ", what="folder warnings")
     bar = _bar(args.json)
     try:
-        metrics = evaluate(predictor, args.data, checkpoint=ckpt,
+        metrics = evaluate(predictor, project, checkpoint=ckpt,
                            progress=None if bar is None else _tick(bar))
     finally:
         if bar is not None:

@@ -21,7 +21,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from segstudio.engine.cliutil import positive_int
+from segstudio.engine.cliutil import (
+    batch_size,
+    checkpoint_file,
+    output_folder,
+    thread_count,
+    tile_size,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", metavar="IMAGES", nargs="+", type=Path,
                    help="a project folder (in place), or image files and/or folders with --out")
-    p.add_argument("--out", type=Path, metavar="DIR",
+    p.add_argument("--out", type=output_folder, metavar="DIR",
                    help="folder for the label PNGs (created if needed); without it a single "
                    "folder is segmented in place as a project")
     p.add_argument("--overwrite", action="store_true",
@@ -37,14 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replace-reviewed", action="append", default=[], metavar="IMAGE",
                    help="in place: also replace this reviewed image's label (its name as the "
                    "project lists it, e.g. sub/0001.jpg); repeat for more")
-    p.add_argument("--checkpoint", type=Path, metavar="CKPT",
+    p.add_argument("--checkpoint", type=checkpoint_file, metavar="CKPT",
                    help="checkpoint (.safetensors with its .json; default: the project's active "
                    "model, else the shipped ENet road-scene model)")
     p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
-    p.add_argument("--batch", type=positive_int, default=1, metavar="B",
+    p.add_argument("--threads", type=thread_count, metavar="N", help="CPU threads")
+    p.add_argument("--batch", type=batch_size, default=1, metavar="B",
                    help="images per forward when they share a size (default 1; more helps GPUs)")
-    p.add_argument("--tile", type=positive_int, default=1024,
+    p.add_argument("--tile", type=tile_size, default=1024,
                    help="largest side predicted in one piece (default 1024)")
     p.set_defaults(func=run)
 

@@ -13,12 +13,16 @@ def collect(inputs: list[Path]) -> list[tuple[Path, str]]:
     """(image path, output name relative to DIR) for every input; names must not collide."""
     from segstudio.cli import UsageError
     from segstudio.core.imageio import is_image_name
+    from segstudio.core.problems import report_all
     from segstudio.core.project import Project
 
     items: list[tuple[Path, str]] = []
     for path in inputs:
         if path.is_dir():
-            items += [(e.path, e.key) for e in Project.open(path).entries]
+            project = Project.open(path)
+            items += [(e.path, e.key) for e in project.entries]
+            report_all(project.listing_warnings, _stderr, prefix="segstudio segment: warning: ",
+                       what="folder warnings")
         elif path.is_file():
             if not is_image_name(path.name):
                 raise UsageError(f"{path}: not an image file name")
@@ -78,6 +82,7 @@ def segment_to_folder(args: argparse.Namespace) -> int:
     from segstudio.cli.eval_cmd import load_predictor
     from segstudio.core.errors import WriteError
     from segstudio.core.labels import write_label
+    from segstudio.core.problems import ProblemReport
     from segstudio.engine.cliutil import set_threads
     from segstudio.engine.distributed import env_info
     from segstudio.engine.predict import predict_paths
@@ -90,13 +95,14 @@ def segment_to_folder(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     predictor, _ = load_predictor(args.checkpoint, args.device, args.tile)
     names = {image: name for image, name in items}
-    failed = []
+    failed = ProblemReport(lambda line: tqdm.write(line, file=sys.stderr), what="unreadable images",
+                           prefix="segstudio segment: skipped ", name="segstudio-segment-skipped")
     with tqdm(total=len(items), unit="img", dynamic_ncols=True,
               disable=None if info.main else True, leave=False) as bar:
         for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch):
             bar.update(1)
             if result.error is not None:
-                failed.append(result.error)
+                failed.add(result.error)
                 continue
             target = args.out / names[result.path]
             try:
@@ -104,12 +110,12 @@ def segment_to_folder(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise WriteError(target.parent, f"cannot create folder ({exc})") from None
             write_label(target, result.labels, predictor.meta.classes)
+    failed.finish()
     if info.main:
-        print(f"wrote {len(items) - len(failed)} label maps to {args.out}"
-              + (f"; {len(failed)} unreadable images skipped" if failed else ""))
-    for error in failed[:5]:
-        print(f"segstudio segment: skipped {error}", file=sys.stderr)
-    if len(failed) > 5:
-        print(f"segstudio segment: ... and {len(failed) - 5} more unreadable images",
-              file=sys.stderr)
-    return 2 if failed else 0
+        print(f"wrote {len(items) - failed.count} label maps to {args.out}"
+              + (f"; {failed.count} unreadable images skipped" if failed.count else ""))
+    return 2 if failed.count else 0
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

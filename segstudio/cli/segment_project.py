@@ -12,6 +12,7 @@ def segment_in_place(args: argparse.Namespace) -> int:
 
     from segstudio.cli import UsageError
     from segstudio.cli.eval_cmd import load_predictor
+    from segstudio.core.problems import ProblemReport, report_all
     from segstudio.core.project import Project
     from segstudio.engine.cliutil import set_threads
     from segstudio.engine.distributed import env_info
@@ -46,15 +47,18 @@ def segment_in_place(args: argparse.Namespace) -> int:
         for line in plan.lines():
             print(line)
     outcomes: Counter[str] = Counter()
-    failed = []
     quiet = not info.main
+    report_all(project.listing_warnings, lambda line: print(line, file=sys.stderr),
+               prefix="segstudio segment: warning: ", what="folder warnings")
+    failed = ProblemReport(lambda line: tqdm.write(line, file=sys.stderr), what="unreadable images",
+                           prefix="segstudio segment: skipped ", name="segstudio-segment-skipped")
     with tqdm(total=len(plan.run), unit="img", dynamic_ncols=True, disable=quiet or None,
               leave=False) as bar:
         for result in segment_project(project, predictor, plan, batch=args.batch):
             bar.update(1)
             outcomes[result.status] += 1
             if result.status == "failed":
-                failed.append(result.message)
+                failed.add(result.message)
     if not quiet:
         done = {"predicted": "new prediction", "merged": "re-predicted around your edits",
                 "replaced": "reviewed, replaced as asked",
@@ -63,11 +67,5 @@ def segment_in_place(args: argparse.Namespace) -> int:
         print(f"segmented {sum(outcomes.values()) - outcomes['failed']} of {len(plan.run)} "
               f"image(s) with {checkpoint.name}: {summary or 'nothing to do'}"
               + (f"; {len(plan.keep)} reviewed left alone" if plan.keep else ""))
-    if failed:
-        for message in failed[:5]:
-            print(f"segstudio segment: skipped {message}", file=sys.stderr)
-        if len(failed) > 5:
-            print(f"segstudio segment: ... and {len(failed) - 5} more unreadable images",
-                  file=sys.stderr)
-        return 2
-    return 0
+    failed.finish()
+    return 2 if failed.count else 0

@@ -22,7 +22,19 @@ import argparse
 import json
 from pathlib import Path
 
-from segstudio.engine.cliutil import parse_size, positive_int
+from segstudio.engine.cliutil import (
+    batch_size,
+    checkpoint_file,
+    fraction,
+    non_negative_float,
+    output_folder,
+    parse_size,
+    positive_float,
+    positive_int,
+    seed,
+    thread_count,
+    worker_count,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,30 +49,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --out: number of passes over the training images")
     p.add_argument("--steps", type=positive_int, metavar="N",
                    help="length in optimiser steps (a project's default: 300 or more)")
-    p.add_argument("--out", type=Path, metavar="DIR",
+    p.add_argument("--out", type=output_folder, metavar="DIR",
                    help="folder for best.*, last.* and train_state.safetensors; without it "
                    "DATA is fine-tuned as a project, as the app does")
     p.add_argument("--size", type=parse_size, metavar="HxW",
                    help="training crop size (default 360x480 with --out; a project's default "
                    "comes from its images)")
-    p.add_argument("--batch", type=positive_int, metavar="B",
+    p.add_argument("--batch", type=batch_size, metavar="B",
                    help="images per step and process (default 8)")
-    p.add_argument("--init", type=Path, metavar="CKPT",
+    p.add_argument("--init", type=checkpoint_file, metavar="CKPT",
                    help="start from this checkpoint (same architecture; if its classes differ, "
                    "the matching layers load and the head starts fresh)")
-    p.add_argument("--lr", type=float, help="peak learning rate (default 5e-4)")
+    p.add_argument("--lr", type=positive_float, help="peak learning rate (default 5e-4)")
     p.add_argument("--optimizer", choices=("adam", "adamw"), default="adam",
                    help="Adam with L2 decay or AdamW (default adam)")
     p.add_argument("--schedule", choices=("poly", "cosine", "constant"), default="poly",
                    help="learning-rate decay over all steps (default poly, power 0.9)")
-    p.add_argument("--weight-decay", type=float, default=2e-4, help="default 2e-4")
+    p.add_argument("--weight-decay", type=non_negative_float, default=2e-4, help="default 2e-4")
     p.add_argument("--weighting", choices=("none", "median", "enet"),
                    help="class weights from the training labels: median frequency, or ENet's "
                    "1/ln(1.02+p) (default none)")
     p.add_argument("--dice", action="store_true", help="add a soft Dice loss to cross-entropy")
     p.add_argument("--val", type=Path, metavar="DIR",
                    help="validation folder/project (default: a deterministic split of DATA)")
-    p.add_argument("--val-fraction", type=float, metavar="F",
+    p.add_argument("--val-fraction", type=fraction, metavar="F",
                    help="share of DATA held out for validation when --val is not given "
                    "(default 0.1; chosen by a hash of each image name)")
     p.add_argument("--patience", type=positive_int, metavar="N",
@@ -71,11 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-edited", action="store_true",
                    help="a project: train on reviewed images only, not on the touched pixels "
                    "of edited ones")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=worker_count, metavar="N",
                    help="data-loading processes (default: 0 on CPU, up to 8 on GPU)")
-    p.add_argument("--threads", type=positive_int, metavar="N",
+    p.add_argument("--threads", type=thread_count, metavar="N",
                    help="CPU threads for the network (default: torch's choice)")
     p.add_argument("--backbone", metavar="imagenet|PATH",
                    help="ImageNet backbone weights for new FCN/SegNet/U-Net/LinkNet models "

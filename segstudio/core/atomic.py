@@ -8,13 +8,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from segstudio.core.errors import WriteError
 
 TMP_SUFFIX = ".tmp"
+# Exactly what `tempfile.mkstemp(prefix=f".{name}.", suffix=TMP_SUFFIX)` creates: its random part
+# is 8 characters of [a-z0-9_]. Cleaning matches this and nothing looser.
+_OWN_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+# A save takes well under a second; a temp file this old belongs to a killed process.
+ORPHAN_AGE_S = 15 * 60
 
 
 def _mode_for(path: Path) -> int:
@@ -98,3 +105,39 @@ def is_writable(folder: Path) -> bool:
 def is_temp_file(name: str) -> bool:
     """True for a temp file name this module creates (to ignore or clean orphans)."""
     return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+def remove_orphan_temps(*folders: Path, trees: tuple[Path, ...] = (),
+                        older_than_s: float = ORPHAN_AGE_S) -> int:
+    """Delete temp files left by killed saves (`.<name>.<8 random>.tmp`, regular files only,
+    unchanged for `older_than_s`) in `folders`, and in `trees` with their subfolders; returns
+    how many.
+
+    Nothing else is ever deleted: not other hidden files, not links, not fresh temp files (a
+    save in progress in another process), and nothing in a read-only folder. Errors are
+    ignored: cleaning is a courtesy, never a reason to refuse opening a project.
+    """
+    cutoff = time.time() - older_than_s
+    removed = 0
+    seen: set[tuple[int, int]] = set()
+    stack = [(Path(f), False) for f in folders] + [(Path(t), True) for t in trees]
+    while stack:
+        folder, recurse = stack.pop()
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen or not is_writable(folder):
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            with contextlib.suppress(OSError):
+                if not e.name.startswith("."):   # ours are hidden; hidden folders are not ours
+                    if recurse and e.is_dir(follow_symlinks=False):
+                        stack.append((Path(e.path), True))
+                elif (_OWN_TEMP.fullmatch(e.name) and e.is_file(follow_symlinks=False)
+                      and e.stat(follow_symlinks=False).st_mtime < cutoff):
+                    os.unlink(e.path)
+                    removed += 1
+    return removed

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from segstudio.core.history import MASK, TOUCHED, BBox, History, Patch, union
+from segstudio.core.history import MASK, TOUCHED, BBox, History, Patch
 
 # A radius below this could miss every pixel centre (a click on a pixel corner is 0.707 px
 # from the nearest centres); clamping guarantees a click always paints the pixel under it.
@@ -151,7 +151,8 @@ class MaskDocument:
         """A person's tool: set `value` on the candidate pixels of `box` that change
         (honouring protect), recording their old values, and mark every candidate pixel the
         tool may paint as touched (painting a class over itself confirms it); returns the tight
-        box of what changed in the mask or in `touched`."""
+        box of what changed in the mask (None: no pixel changed, though some may now be
+        touched: the document is then dirty all the same)."""
         # The touch and the paint are one undo step even outside a stroke (a fill, a polygon).
         single = not self.history.in_stroke
         if single:
@@ -168,15 +169,16 @@ class MaskDocument:
         allowed = candidates if self.protect is None else candidates & (view == self.protect)
         changed = allowed & (view != value)
         touch_box = self._touch(box, allowed)
+        del touch_box   # recorded for undo; nothing to redraw: touched pixels are not drawn
         tight = _tight(changed)
         if tight is None:
-            return touch_box
+            return None
         ty0, tx0, ty1, tx1 = tight
         changed = changed[ty0:ty1, tx0:tx1]
         bbox = (y0 + ty0, x0 + tx0, y0 + ty1, x0 + tx1)
         self.history.record(Patch.capture(self.mask, bbox, changed))
         self.mask[bbox[0] : bbox[2], bbox[1] : bbox[3]][changed] = value
-        return union(bbox, touch_box)
+        return bbox
 
     def _touch(self, box: BBox, pixels: np.ndarray) -> BBox | None:
         """Mark `pixels` (a bool map of `box`) touched, undoably; the box of new ones."""

@@ -5,7 +5,6 @@ PNGs (CamVid) and RGB colour-coded masks decoded through the class colours."""
 from __future__ import annotations
 
 import io
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,8 @@ from PIL import Image, UnidentifiedImageError
 from segstudio.core.atomic import atomic_write_bytes
 from segstudio.core.classes import ClassSet
 from segstudio.core.errors import LabelError
-from segstudio.core.imageio import owned
+from segstudio.core.imageheader import read_header
+from segstudio.core.imageio import check_header, open_pil, owned
 
 _MAX_NAMED = 4  # how many bad colours/values an error message lists
 
@@ -97,23 +97,31 @@ def read_label(
     if path.is_dir():
         raise LabelError(path, "is a folder, not a label file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.load()
-                mask = owned(_indices_from_image(path, img, classes))
+        # The header is checked (pixel limit, truncation, size against the image) before
+        # anything is decoded: a 13000x13000 label for a 640x480 image costs microseconds.
+        with open_pil(path, LabelError) as img:
+            if expected_shape is not None and (img.height, img.width) != tuple(
+                expected_shape[:2]
+            ):
+                eh, ew = expected_shape[:2]
+                raise LabelError(path, f"label is {img.width}x{img.height} but its image is "
+                                 f"{ew}x{eh}")
+            img.load()
+            mask = owned(_indices_from_image(path, img, classes))
     except LabelError:
         raise
     except UnidentifiedImageError:
-        raise LabelError(path, "not an image file") from None
+        header = read_header(path)
+        if header is None:
+            raise LabelError(path, "not an image file") from None
+        # Our own parse reads it (Pillow gave up on, e.g., a damaged text chunk): say what
+        # is wrong with its size if anything, else that it is damaged.
+        check_header(path, header, LabelError)
+        raise LabelError(path, f"damaged {header.format} file (Pillow cannot read it)") from None
     except FileNotFoundError:
         raise LabelError(path, "no such file") from None
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise LabelError(path, f"damaged or unreadable label ({e})") from None
-    if expected_shape is not None and tuple(mask.shape) != tuple(expected_shape[:2]):
-        h, w = mask.shape
-        eh, ew = expected_shape[:2]
-        raise LabelError(path, f"label is {w}x{h} but its image is {ew}x{eh}")
     if classes is not None:
         check_indices(path, mask, classes)
     return mask

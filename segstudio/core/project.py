@@ -36,12 +36,12 @@ import numpy as np
 
 from segstudio.core import imageio
 from segstudio.core import project_file as pf
-from segstudio.core.atomic import atomic_write_json, is_writable
+from segstudio.core.atomic import atomic_write_json, is_writable, remove_orphan_temps
 from segstudio.core.classes import ClassSet, default_classes
 from segstudio.core.entries import ImageEntry, ImageState
 from segstudio.core.errors import ClassSetError, LabelError, ProjectError, WriteError
 from segstudio.core.labels import read_label, write_label
-from segstudio.core.listing import scan_files
+from segstudio.core.listing import scan_tree
 from segstudio.core.touched import STORE_DIR, read_touched, touched_rel, write_touched
 
 PROJECT_FILE = pf.PROJECT_FILE
@@ -73,6 +73,7 @@ class Project:
         self._by_key: dict[str, int] = {}
         self._label_override: dict[str, str] = {}  # only for keys whose stems collide
         self._labels: set[str] | None = None
+        self._listing_warnings: list[str] = []
         self._lock = threading.RLock()
         self._file_lock = pf.FileLock(root / STORE_DIR / "lock")
         # What segstudio.json held when this writer last read or wrote it (the merge base),
@@ -98,6 +99,8 @@ class Project:
         else:
             project = cls(root, root, root / "labels")
         project._load()
+        remove_orphan_temps(project.root, project.checkpoints_dir,
+                            trees=(project.labels_dir, project.store_dir))
         return project
 
     @property
@@ -156,7 +159,10 @@ class Project:
 
     def refresh(self) -> None:
         """Re-list the images and label files (after files were added or removed outside)."""
-        keys = scan_files(self.images_dir, skip_dirs=(self.labels_dir, self.checkpoints_dir))
+        listing = scan_tree(self.images_dir, skip_dirs=(self.labels_dir, self.checkpoints_dir),
+                            within=(self.root, self.images_dir))
+        keys = listing.files
+        self._listing_warnings = listing.warnings
         base = str(self.images_dir)
         entries = [ImageEntry(k, base=base) for k in keys]
         stems: dict[str, list[str]] = {}
@@ -169,6 +175,13 @@ class Project:
         self._by_key = {e.key: i for i, e in enumerate(entries)}
         self._entries = entries
         self._labels = None
+
+    @property
+    def listing_warnings(self) -> list[str]:
+        """One line per folder the listing left out: unreadable, or a folder link leading out
+        of the project (not followed). Lists on first use, like `entries`."""
+        self.entries  # noqa: B018 - lists on first use
+        return list(self._listing_warnings)
 
     def entry(self, key: str) -> ImageEntry:
         """The entry with this key; ProjectError when there is none."""
@@ -203,7 +216,10 @@ class Project:
 
     def _label_set(self) -> set[str]:
         if self._labels is None:
-            self._labels = set(scan_files(self.labels_dir, (".png",)))
+            listing = scan_tree(self.labels_dir, (".png",), within=(self.root, self.labels_dir))
+            self._labels = set(listing.files)
+            self._listing_warnings += [w for w in listing.warnings
+                                       if w not in self._listing_warnings]
         return self._labels
 
     def has_label(self, entry: ImageEntry) -> bool:

@@ -7,69 +7,33 @@ pair weights with the wrong classes: the embedded copy is bound to the weights a
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from segstudio import __version__
 from segstudio.core.atomic import atomic_write_bytes, atomic_write_json
 from segstudio.core.classes import ClassSet
-from segstudio.core.errors import ClassSetError, PathError
+from segstudio.engine.checkpoint_meta import (
+    CheckpointError,
+    CheckpointMeta,
+    MetaSchemaError,
+    parse_meta_json,
+    validate_meta,
+)
+
+__all__ = ["CheckpointError", "CheckpointMeta", "load_checkpoint", "read_checkpoint",
+           "read_checkpoint_meta", "save_checkpoint"]
 
 _META_KEY = "segstudio"
-
-
-class CheckpointError(PathError):
-    """A checkpoint that is missing, corrupt, or does not fit (architecture, classes, shapes)."""
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-@dataclass
-class CheckpointMeta:
-    arch: str
-    classes: ClassSet
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    train_size: tuple[int, int] | None = None          # (H, W) the network was trained at
-    metrics: dict[str, Any] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)   # how it was trained
-    parent: str | None = None                          # checkpoint it was initialised from
-    created: str = field(default_factory=_now)
-    version: str = __version__
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["classes"] = self.classes.to_dict()
-        d["mean"], d["std"] = list(self.mean), list(self.std)
-        d["train_size"] = list(self.train_size) if self.train_size else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CheckpointMeta:
-        size = d.get("train_size")
-        return cls(
-            arch=str(d["arch"]),
-            classes=ClassSet.from_dict(d["classes"]),
-            mean=tuple(float(v) for v in d["mean"]),
-            std=tuple(float(v) for v in d["std"]),
-            train_size=(int(size[0]), int(size[1])) if size else None,
-            metrics=dict(d.get("metrics") or {}),
-            settings=dict(d.get("settings") or {}),
-            parent=d.get("parent"),
-            created=str(d.get("created", "")),
-            version=str(d.get("version", "")),
-        )
+# Weights are floating point; BatchNorm's step counters are the only integers in any model.
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_INTS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+_COUNTER_SUFFIX = "num_batches_tracked"
 
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
@@ -102,49 +66,128 @@ def state_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, meta: CheckpointMeta) -> Path:
-    """Write weights then sidecar, each atomically; returns the .safetensors path."""
+    """Write weights then sidecar, each atomically; returns the .safetensors path.
+
+    Refuses (CheckpointError, nothing written) weights holding NaN or infinity (a diverged
+    run) and metadata that a load would refuse."""
     weights, sidecar = checkpoint_paths(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
     meta_dict = meta.to_dict()
-    blob = st_save(state_tensors(model), metadata={_META_KEY: json.dumps(meta_dict)})
+    try:
+        validate_meta(meta_dict)
+    except MetaSchemaError as exc:
+        raise CheckpointError(weights, f"refusing to save: bad metadata: {exc}") from None
+    tensors = state_tensors(model)
+    problem = tensor_problems(tensors)
+    if problem:
+        raise CheckpointError(weights, f"refusing to save: {problem} (training diverged? "
+                              "try a lower learning rate)")
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    blob = st_save(tensors, metadata={_META_KEY: json.dumps(meta_dict)})
     atomic_write_bytes(weights, blob)
     atomic_write_json(sidecar, meta_dict)
     return weights
 
 
+def tensor_problems(tensors: dict[str, torch.Tensor]) -> str | None:
+    """What makes these weights unusable, in words (None when they are fine): a dtype that is
+    not floating point (integer step counters aside), or NaN / infinite values."""
+    for name, t in tensors.items():
+        counter = name.endswith(_COUNTER_SUFFIX)
+        if (t.dtype not in _INTS) if counter else (t.dtype not in _FLOATS):
+            want = "an integer counter" if counter else "floating point weights"
+            return f"tensor {name!r} is {str(t.dtype).removeprefix('torch.')}, expected {want}"
+    bad = [name for name, t in tensors.items()
+           if t.dtype in _FLOATS and t.numel() and not bool(torch.isfinite(t).all())]
+    if bad:
+        more = f" (and {len(bad) - 1} more tensors)" if len(bad) > 1 else ""
+        return f"tensor {bad[0]!r} holds NaN or infinite values{more}"
+    return None
+
+
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], CheckpointMeta]:
-    """Tensors (CPU) and metadata, validated as a file; no model is built."""
-    weights, sidecar = checkpoint_paths(path)
-    if not weights.is_file():
-        raise CheckpointError(weights, "checkpoint not found")
+    """Tensors (CPU) and metadata, validated as a file; no model is built.
+
+    CheckpointError naming the file when it is missing or unreadable, when its metadata breaks
+    the schema (naming the key), or when its tensors are not finite floating point weights."""
+    weights, sidecar = _existing_weights(path)
     try:
         data = weights.read_bytes()
         tensors = st_load(data)
-        embedded = _embedded_meta(data)
     except (SafetensorError, ValueError, OSError) as exc:
         raise CheckpointError(weights, f"not a readable .safetensors file ({exc})") from None
-    raw = embedded
-    if raw is None:
-        if not sidecar.is_file():
-            raise CheckpointError(sidecar, "checkpoint sidecar missing (needs arch and classes)")
-        try:
-            raw = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(sidecar, f"unreadable checkpoint sidecar ({exc})") from None
-    try:
-        meta = CheckpointMeta.from_dict(raw)
-    except (KeyError, TypeError, ValueError, IndexError, ClassSetError) as exc:
-        problem = f"checkpoint metadata incomplete or invalid ({exc})"
-        raise CheckpointError(sidecar, problem) from None
+    meta = _meta(weights, sidecar, _embedded_text(data))
+    problem = tensor_problems(tensors)
+    if problem:
+        raise CheckpointError(weights, f"unusable weights: {problem}")
     return tensors, meta
 
 
-def _embedded_meta(data: bytes) -> dict | None:
-    # safetensors layout: 8-byte little-endian header length, then a JSON header.
+def read_checkpoint_meta(path: str | Path) -> CheckpointMeta:
+    """The validated metadata alone (reads the safetensors header, not the weights): a quick
+    check that a path is a usable checkpoint before any work starts."""
+    weights, sidecar = _existing_weights(path)
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            text = (f.metadata() or {}).get(_META_KEY)
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise CheckpointError(weights, f"not a readable .safetensors file ({exc})") from None
+    return _meta(weights, sidecar, text)
+
+
+def verify_checkpoint(path: str | Path) -> CheckpointMeta:
+    """Every check `read_checkpoint` makes (metadata, dtypes, finite values), one tensor at a
+    time from the memory-mapped file, keeping nothing: for refusing a bad `--init` before any
+    training data is read."""
+    weights, sidecar = _existing_weights(path)
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            meta = _meta(weights, sidecar, (f.metadata() or {}).get(_META_KEY))
+            for name in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+                problem = tensor_problems({name: f.get_tensor(name)})
+                if problem:
+                    raise CheckpointError(weights, f"unusable weights: {problem}")
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise CheckpointError(weights, f"not a readable .safetensors file ({exc})") from None
+    return meta
+
+
+def _existing_weights(path: str | Path) -> tuple[Path, Path]:
+    weights, sidecar = checkpoint_paths(path)
+    given = Path(path)
+    if given.is_dir():
+        raise CheckpointError(given, "is a folder, not a checkpoint file")
+    if given != weights and given != sidecar and given.is_file() and not weights.is_file():
+        raise CheckpointError(given, "not a checkpoint (expected NAME.safetensors with its "
+                              "NAME.json)")
+    if weights.is_dir():
+        raise CheckpointError(weights, "is a folder, not a checkpoint file")
+    if not weights.is_file():
+        raise CheckpointError(weights, "checkpoint not found")
+    return weights, sidecar
+
+
+def _meta(weights: Path, sidecar: Path, embedded: str | None) -> CheckpointMeta:
+    # The embedded copy is bound to the weights and wins; the sidecar is for older files.
+    if embedded is not None:
+        return parse_meta_json(embedded, weights,
+                               f"the embedded metadata ({_META_KEY!r} in the header)")
+    if not sidecar.is_file():
+        raise CheckpointError(sidecar, "checkpoint sidecar missing (needs arch and classes)")
+    try:
+        text = sidecar.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(sidecar, f"unreadable checkpoint sidecar ({exc})") from None
+    return parse_meta_json(text, sidecar, "the sidecar")
+
+
+def _embedded_text(data: bytes) -> str | None:
+    # safetensors layout: 8-byte little-endian header length, then a JSON header whose
+    # "__metadata__" maps strings to strings (st_load has already checked all of this).
     n = int.from_bytes(data[:8], "little")
     header = json.loads(data[8:8 + n])
-    text = (header.get("__metadata__") or {}).get(_META_KEY)
-    return json.loads(text) if text else None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    text = metadata.get(_META_KEY) if isinstance(metadata, dict) else None
+    return text if isinstance(text, str) else None
 
 
 def load_checkpoint(path: str | Path, *, device: torch.device | str | None = None,
@@ -179,8 +222,11 @@ def _fit_problems(model: nn.Module, tensors: dict[str, torch.Tensor]) -> str:
     unexpected = sorted(set(tensors) - set(expected))
     shapes = [f"{k} {tuple(tensors[k].shape)} vs {tuple(v.shape)}"
               for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
+    dtypes = [f"{k} {tensors[k].dtype} vs {v.dtype}" for k, v in expected.items()
+              if k in tensors and tensors[k].is_floating_point() != v.is_floating_point()]
     parts = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", shapes)):
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", shapes),
+                         ("dtype", dtypes)):
         if items:
             more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
             parts.append(f"{label}: {', '.join(items[:3])}{more}")

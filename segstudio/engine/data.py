@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class DataSource:
     samples: list[Sample]
     classes: ClassSet
     kind: str        # "project" or "folder"
+    warnings: list[str] = field(default_factory=list)   # folders the listing left out
 
 
 def load_source(data: Any, classes: ClassSet | None = None, *,
@@ -70,7 +71,8 @@ def load_source(data: Any, classes: ClassSet | None = None, *,
                            "marked reviewed): label some and mark them reviewed first")
     kind = "project" if project.project_file.is_file() else "folder"
     # The override is ours only: a live Project (the GUI's) is never modified.
-    return DataSource(project.root, samples, classes or project.classes, kind)
+    return DataSource(project.root, samples, classes or project.classes, kind,
+                      project.listing_warnings)
 
 
 def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Sample], list[Sample]]:

@@ -23,6 +23,7 @@ from segstudio.engine.device import device_name, execution_policy, select_device
 from segstudio.engine.metrics import ConfusionMatrix
 from segstudio.engine.train_setup import Setup, build_setup
 from segstudio.engine.train_state import load_train_state, save_train_state
+from segstudio.engine.train_validate import validate_config
 
 STATE_FILE = "train_state.safetensors"
 # Between validations, train at least this many times as long as one validation takes.
@@ -119,6 +120,7 @@ class TrainResult:
 def train(config: TrainConfig, *, progress: Callable[[TrainEvent], None] | None = None,
           cancel: Callable[[], bool] | None = None) -> TrainResult:
     """Train as configured; returns where the checkpoints are and the best metrics."""
+    validate_config(config)  # every setting, before any data is read or file written
     device = select_device(config.device)
     info = dist_utils.env_info()
     device = dist_utils.process_device(device, info)

@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from segstudio.core.classes import ClassSet
+from segstudio.core.problems import report_all
 from segstudio.engine.augment import normalize_batch, train_transform
 from segstudio.engine.checkpoint import (
     CheckpointError,
@@ -107,6 +108,7 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     mi = model_info(cfg.arch)
     source = load_source(cfg.data, cfg.classes,
                          include_edited=getattr(cfg, "train_edited", False))
+    report_all(source.warnings, log, what="folder warnings")
     classes = source.classes
     if cfg.val_dir is not None:
         val_source = load_source(cfg.val_dir, classes)

@@ -11,13 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
 from segstudio.core.atomic import atomic_write_bytes
-from segstudio.engine.checkpoint import CheckpointError, state_tensors, unwrap
+from segstudio.engine.checkpoint import (
+    CheckpointError,
+    state_tensors,
+    tensor_problems,
+    unwrap,
+)
 
 _KEY = "segstudio_train_state"
 
@@ -37,6 +42,23 @@ def save_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
     atomic_write_bytes(path, st_save(tensors, metadata={_KEY: json.dumps(meta)}))
 
 
+_ERRORS = (OSError, SafetensorError, ValueError, KeyError, TypeError, AttributeError,
+           IndexError, RecursionError)
+
+
+def read_train_state_info(path: Path) -> dict[str, Any]:
+    """The saved `info` dict (epoch, arch, classes...) from the header alone, no tensors read:
+    checked before training starts. CheckpointError naming the file when unreadable."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            info = json.loads((f.metadata() or {})[_KEY])["info"]
+        if not isinstance(info, dict) or not isinstance(info.get("arch"), str):
+            raise TypeError("no architecture recorded")
+    except _ERRORS as exc:
+        raise CheckpointError(path, f"cannot resume: unreadable training state ({exc})") from None
+    return info
+
+
 def load_train_state(path: Path, model: nn.Module,
                      optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore model and optimiser in place; returns the saved `info` dict."""
@@ -45,8 +67,14 @@ def load_train_state(path: Path, model: nn.Module,
         tensors = st_load(data)
         n = int.from_bytes(data[:8], "little")
         meta = json.loads(json.loads(data[8:8 + n])["__metadata__"][_KEY])
-    except (OSError, SafetensorError, ValueError, KeyError, TypeError) as exc:
+        if not all(isinstance(meta.get(k), t) for k, t in
+                   (("info", dict), ("param_groups", list), ("plain_state", dict))):
+            raise TypeError("missing or mistyped sections")
+    except _ERRORS as exc:
         raise CheckpointError(path, f"cannot resume: unreadable training state ({exc})") from None
+    problem = tensor_problems({k: v for k, v in tensors.items() if k.startswith("model.")})
+    if problem:
+        raise CheckpointError(path, f"cannot resume: {problem}")
     weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         unwrap(model).load_state_dict(weights, strict=True)
@@ -54,16 +82,20 @@ def load_train_state(path: Path, model: nn.Module,
         first = str(exc).strip().splitlines()[0]
         raise CheckpointError(path, f"cannot resume: saved weights do not fit ({first})") from None
     state: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith("opt."):
-            _, idx, name = key.split(".", 2)
-            state.setdefault(int(idx), {})[name] = value
-    for idx, entry in meta["plain_state"].items():
-        state.setdefault(int(idx), {}).update(entry)
-    for group in meta["param_groups"]:
-        if isinstance(group.get("betas"), list):
-            group["betas"] = tuple(group["betas"])
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    try:
+        for key, value in tensors.items():
+            if key.startswith("opt."):
+                _, idx, name = key.split(".", 2)
+                state.setdefault(int(idx), {})[name] = value
+        for idx, entry in meta["plain_state"].items():
+            state.setdefault(int(idx), {}).update(entry)
+        for group in meta["param_groups"]:
+            if isinstance(group.get("betas"), list):
+                group["betas"] = tuple(group["betas"])
+        optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    except _ERRORS as exc:
+        raise CheckpointError(path, f"cannot resume: optimiser state does not fit ({exc})") \
+            from None
     _match_layouts(optimizer)
     return meta["info"]
 

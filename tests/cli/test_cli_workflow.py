@@ -14,7 +14,10 @@ from segstudio.core.project import ImageState, Project
 
 
 def _cli(capsys, *argv):
-    code = main([str(a) for a in argv])
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:      # argparse's own refusals: one line, exit 2
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,28 +200,24 @@ def test_encoder_networks_start_from_their_imagenet_encoder(project, tmp_path, m
 
     from segstudio.engine.weights import WeightsEntry, registered
 
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    before = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "th" / "hub"))
-    try:
-        state = torchvision.models.resnet18(weights=None).state_dict()
-        blob = tmp_path / "r18.pth"
-        torch.save(state, blob)
-        digest = hashlib.sha256(blob.read_bytes()).hexdigest()
-        cache = tmp_path / "th" / "hub" / "checkpoints"
-        cache.mkdir(parents=True)
-        name = f"resnet18-{digest[:8]}.pth"
-        (cache / name).write_bytes(blob.read_bytes())
-        entry = WeightsEntry(name="test-resnet18", file=name, description="test",
-                             archs=("linknet",), url="http://127.0.0.1:9/none")
-        with registered(entry):
-            start = starting_point(project, "linknet")
-            assert start.backbone == "test-resnet18" and start.missing_backbone is None
-            logs = []
-            outcome = run_finetune(project, "linknet", replace(TINY, steps=2), device="cpu",
-                                   progress=lambda e: logs.append(e.message))
-        assert outcome.record["backbone"] == "test-resnet18"
-        assert any("from the ImageNet test-resnet18 encoder" in m for m in logs)
-        assert outcome.record["status"] == "finished"
-    finally:
-        torch.hub.set_dir(before)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))   # torch.hub.get_dir() follows it
+    assert Path(torch.hub.get_dir()) == tmp_path / "th" / "hub"
+    state = torchvision.models.resnet18(weights=None).state_dict()
+    blob = tmp_path / "r18.pth"
+    torch.save(state, blob)
+    digest = hashlib.sha256(blob.read_bytes()).hexdigest()
+    cache = tmp_path / "th" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    name = f"resnet18-{digest[:8]}.pth"
+    (cache / name).write_bytes(blob.read_bytes())
+    entry = WeightsEntry(name="test-resnet18", file=name, description="test",
+                         archs=("linknet",), url="http://127.0.0.1:9/none")
+    with registered(entry):
+        start = starting_point(project, "linknet")
+        assert start.backbone == "test-resnet18" and start.missing_backbone is None
+        logs = []
+        outcome = run_finetune(project, "linknet", replace(TINY, steps=2), device="cpu",
+                               progress=lambda e: logs.append(e.message))
+    assert outcome.record["backbone"] == "test-resnet18"
+    assert any("from the ImageNet test-resnet18 encoder" in m for m in logs)
+    assert outcome.record["status"] == "finished"
