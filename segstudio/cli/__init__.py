@@ -15,7 +15,7 @@ from segstudio import __version__
 from segstudio.core.errors import SegstudioError
 
 # Order is the order shown in --help.
-SUBCOMMANDS = ("gui", "models", "train", "segment", "eval", "bench")
+SUBCOMMANDS = ("gui", "models", "train", "segment", "eval", "import", "export", "bench")
 
 
 class UsageError(Exception):
