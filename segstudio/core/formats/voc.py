@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.classes import ClassSet, builtin_classes
+from segstudio.core.classes import ClassSet, builtin_classes, voc_color
 from segstudio.core.formats.common import (
     FormatError,
     Labelmap,
@@ -122,7 +122,10 @@ def read_layout(
         text = tree.read(LABELMAP).decode("utf-8-sig", errors="replace")
         lm: Labelmap | None = read_labelmap(text, tree.where(LABELMAP))
         classes, table = classes_from_labelmap(lm, tree.where(LABELMAP), (224, 224, 192))
-        colors = [c for c in lm.colors]
+        # As Datumaro: a labelmap without any colour means VOC colours by line; otherwise only
+        # the lines with a colour can appear in colour masks.
+        colors = (lm.colors if any(lm.colors)
+                  else [voc_color(i) for i in range(len(lm.names))])
     else:
         lm = None
         classes, table = _default_labelmap()
