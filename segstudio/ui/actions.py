@@ -21,6 +21,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("open_folder", "&Open folder…", ("Ctrl+O",), "File"),
     Command("sample_project", "Try a &sample project", (), "File"),
     Command("save", "&Save label", ("Ctrl+S",), "File"),
+    Command("import_labels", "&Import labels…", (), "File"),
+    Command("export_labels", "&Export labels…", (), "File"),
     Command("quit", "&Quit", ("Ctrl+Q",), "File"),
     Command("undo", "&Undo", ("Ctrl+Z",), "Edit"),
     Command("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit"),

@@ -46,6 +46,16 @@ class Commands:
                 self.session.save(entry)
             self.update_title()
 
+    def act_import_labels(self) -> None:
+        from segstudio.ui.dialogs.transfer import import_dialog
+
+        import_dialog(self)
+
+    def act_export_labels(self) -> None:
+        from segstudio.ui.dialogs.transfer import export_dialog
+
+        export_dialog(self)
+
     def act_quit(self) -> None:
         self.close()
 
