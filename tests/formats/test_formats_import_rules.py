@@ -211,3 +211,27 @@ def test_bad_sources_are_one_line_errors(tmp_path):
         with pytest.raises(FormatError) as exc:
             import_labels(path, fmt, tmp_path / f"p_{fmt}")
         assert message in str(exc.value) and "\n" not in str(exc.value), (fmt, exc.value)
+
+
+def test_an_image_that_would_take_another_ones_label_file_is_skipped(tmp_path):
+    root = make_sample_project(tmp_path / "p", count=2, reviewed=2, size=(32, 32))
+    before = labels_of(root)
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    Image.new("RGB", (32, 32)).save(src / "images" / "scene_01.jpg")  # scene_01.png is there
+    doc = {"images": [{"id": 1, "file_name": str(src / "images" / "scene_01.jpg"),
+                       "height": 32, "width": 32}],
+           "categories": [{"id": 1, "name": n} for n in Project.open(root).classes.names],
+           "annotations": []}
+    (src / "coco.json").write_text(json.dumps(doc))
+    report = import_labels(src / "coco.json", "coco", root)
+    assert report.imported == 0
+    assert any("would share its label file with 'scene_01.png'" in p for p in report.problems)
+    assert not (root / "images" / "scene_01.jpg").exists()
+    after = labels_of(root)
+    assert sorted(after) == sorted(before)
+    new = import_labels(src / "coco.json", "coco", tmp_path / "new")  # absolute file_name
+    assert new.imported == 1
+    label = Project.open(tmp_path / "new").read_label(
+        Project.open(tmp_path / "new").entry("scene_01.jpg"))
+    assert (label == 255).all()  # an image without annotations: all void

@@ -19,6 +19,7 @@ pixels no annotation covers are void. Polygons are rasterised as pycocotools doe
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -252,15 +253,18 @@ def _read_doc(doc: dict, jf: Path, images: Path | None, subset: str, source: Sou
             source.problems.append(f"{jf}: bad image record {rec!r}; skipped")
             continue
         known_ids.add(rec["id"])
-        key = safe_key(rec["file_name"])
+        name = rec["file_name"].replace("\\", "/")
+        # An absolute or '..' file_name (some tools write them) keys the image by its name.
+        key = safe_key(name) or safe_key(posixpath.basename(name))
         if key is None:
-            source.problems.append(f"{jf}: image file_name {rec['file_name']!r} is not a "
-                                   "relative path; skipped")
+            source.problems.append(f"{jf}: image file_name {rec['file_name']!r} names no "
+                                   "file; skipped")
             continue
         if key in seen:
             source.problems.append(f"{jf}: image {key!r} is listed again; the first is kept")
             continue
-        file = _find_image(key, jf, images, subset)
+        file = Path(name) if Path(name).is_absolute() and Path(name).is_file() else \
+            _find_image(key, jf, images, subset)
         if file is None:
             hint = "" if images is not None else " (pass the images folder)"
             source.problems.append(f"{jf}: no image file for {key!r}{hint}; skipped")

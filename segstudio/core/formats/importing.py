@@ -33,6 +33,7 @@ from segstudio.core.formats.common import (
     Source,
     SourceItem,
     TransferProgress,
+    stem,
 )
 from segstudio.core.imageio import is_image_name
 from segstudio.core.listing import scan_files
@@ -293,13 +294,25 @@ def _run(project, src: Source, classes: ClassSet, lut: np.ndarray, link: bool,
     counts = {"copied": 0, "linked": 0, "present": 0}
     report.images = counts
     from_zip = 0
+    # Label files are named by key without suffix: a new "a.jpg" beside an existing "a.png"
+    # would move a.png's label file (see Project.refresh), so such an image is not imported.
+    existing = {e.key for e in project.entries}
+    stems = {stem(k): k for k in existing}
+    reserved = [d for d in (project.labels_dir, project.checkpoints_dir)
+                if d.is_relative_to(project.images_dir)]
     for item in src.items:
+        dst = project.images_dir / item.key
         try:
             if not is_image_name(item.key.rsplit("/", 1)[-1]) or any(
-                    part.startswith(".") for part in item.key.split("/")):
-                raise FormatError(project.images_dir / item.key,
-                                  "not an image name a project lists; skipped")
-            how = _place_image(item, project.images_dir / item.key, link)
+                    part.startswith(".") for part in item.key.split("/")) or any(
+                    dst.is_relative_to(d) for d in reserved):
+                raise FormatError(dst, "not an image name a project lists; skipped")
+            other = stems.get(stem(item.key))
+            if item.key not in existing and other is not None and other != item.key:
+                raise FormatError(dst, f"would share its label file with {other!r}, already "
+                                  "in the project; skipped")
+            stems.setdefault(stem(item.key), item.key)
+            how = _place_image(item, dst, link)
             counts[how] += 1
             if link and item.image is None:
                 from_zip += 1
