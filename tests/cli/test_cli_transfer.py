@@ -46,7 +46,7 @@ def test_errors_are_one_line_and_exit_2(capsys, cli_project, tmp_path):
     out.mkdir()
     (out / "x").write_text("x")
     assert main(["export", str(cli_project), "--format", "voc", "--out", str(out)]) == 2
-    assert "is not empty (1 files); pass --force" in _err_line(capsys.readouterr().err)
+    assert "is not empty (1 file); pass --force" in _err_line(capsys.readouterr().err)
     assert main(["export", str(cli_project), "--format", "voc", "--polygons", "--out",
                  str(tmp_path / "v")]) == 2
     assert "--polygons is a coco option" in _err_line(capsys.readouterr().err)

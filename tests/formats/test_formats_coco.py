@@ -190,6 +190,6 @@ def test_foreign_coco_with_gaps_overlaps_and_unknown_categories(tmp_path):
     expected[over] = 1  # the later annotation wins
     np.testing.assert_array_equal(label, expected)
     text = "\n".join(report.summary())
-    assert "unknown category id 5: 1 annotations in 1 image, skipped" in text
+    assert "unknown category id 5: 1 annotation in 1 image, skipped" in text
     assert "overlapping annotations" in text
-    assert "1 annotations name no listed image" in text
+    assert "1 annotation naming no listed image" in text

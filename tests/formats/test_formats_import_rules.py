@@ -107,7 +107,7 @@ def test_reviewed_labels_are_kept_unless_asked(tricky, coco_export, tmp_path):
     assert report.kept_reviewed == 3 and report.imported == 1
     assert report.replaced == {"predicted": 1}
     text = "\n".join(report.summary())
-    assert "kept 3 reviewed labels" in text and "replaced 1 predicted labels" in text
+    assert "kept 3 reviewed labels" in text and "replaced 1 predicted label" in text
     for key in REVIEWED[:2]:
         np.testing.assert_array_equal(labels_of(target)[key], changed[key])
     again = import_labels(coco_export, "coco", target, overwrite_reviewed=True)

@@ -121,9 +121,9 @@ def test_shapes_drawn_in_order_as_labelme_draws_them(tmp_path):
     assert project.state(embedded) is ImageState.REVIEWED
     assert np.asarray(Image.open(embedded.path)).shape == (H, W, 3)
     text = "\n".join(report.summary())
-    assert "unknown shape type 'cuboid': 1 shapes in 1 image, skipped" in text
+    assert "unknown shape type 'cuboid': 1 shape in 1 image, skipped" in text
     assert "malformed shape (a polygon needs more than 2 points, got 2)" in text
-    assert "1 .json files are not labelme files" in text
+    assert "1 .json file not in labelme's format" in text
     assert "pixels no shape covers are imported as void" in text
 
 
@@ -140,7 +140,7 @@ def test_labels_file_fixes_classes_and_background(tmp_path):
     np.testing.assert_array_equal(label, _reference(SHAPES, index, 0))
     assert label[2, 2] == 0  # undrawn pixels are _background_
     text = "\n".join(report.summary())
-    assert "unknown label 'sign': 1 shapes in 1 image, skipped (not in --labels)" in text
+    assert "unknown label 'sign': 1 shape in 1 image, skipped (not in --labels)" in text
     assert "unknown label 'ball'" in text
 
 

@@ -78,7 +78,7 @@ def test_export_defaults_to_reviewed_and_says_what_it_left_out(tricky, tmp_path)
     report = export_labels(tricky, "coco", tmp_path / "c")
     assert report.states == {"reviewed": 4} and report.exported == 4
     text = "\n".join(report.summary())
-    assert "left out 1 predicted labels" in text and "--all" in text
+    assert "left out 1 predicted label" in text and "--all" in text
     everything = export_labels(tricky, "coco", tmp_path / "all", include_all=True)
     text = "\n".join(everything.summary())
     assert "(4 reviewed, 1 predicted)" in text and "not ground truth" in text
@@ -139,7 +139,7 @@ def test_non_empty_destination_is_refused_unless_forced(tricky, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
     report = export_labels(tricky, "voc", out, force=True)
     assert (out / "old.txt").read_text() == "keep me"
-    assert "1 files already in" in "\n".join(report.summary())
+    assert "1 file already in" in "\n".join(report.summary())
     export_labels(tricky, "cvat-mask", tmp_path / "x.zip")
     with pytest.raises(FormatError, match="exists; pass --force"):
         export_labels(tricky, "cvat-mask", tmp_path / "x.zip")

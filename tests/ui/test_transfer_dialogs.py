@@ -166,7 +166,7 @@ def test_import_opens_the_new_project(window, qtbot, tmp_path):
     assert project.counts()[ImageState.REVIEWED] == 3
     assert window.files.ordered_keys() == [e.key for e in project.entries]
     assert "imported 3 labels as reviewed" in window.statusBar().currentMessage()
-    assert "images inside the source file were copied" in dialog.result.toPlainText()
+    assert "3 images inside the source file copied" in dialog.result.toPlainText()
 
 
 def test_import_with_other_classes_explains_and_changes_nothing(window, qtbot, tmp_path):

@@ -29,7 +29,7 @@ import numpy as np
 from segstudio.core.classes import ClassSet, Color, voc_color
 from segstudio.core.errors import ClassSetError
 from segstudio.core.formats import rle
-from segstudio.core.formats.common import FormatError, Source, SourceItem, safe_key
+from segstudio.core.formats.common import FormatError, Source, SourceItem, plural, safe_key
 
 ANNOTATIONS = "annotations"
 IMAGES = "images"
@@ -276,7 +276,8 @@ def _read_doc(doc: dict, jf: Path, images: Path | None, subset: str, source: Sou
             load=_loader(jf, key, file, h, w, by_image.get(rec["id"], []), source, cat_index)))
     orphans = sum(len(v) for k, v in by_image.items() if k not in known_ids)
     if orphans:
-        source.problems.append(f"{jf}: {orphans} annotations name no listed image; skipped")
+        source.problems.append(f"{jf}: {plural(orphans, 'annotation')} naming no listed "
+                               "image; skipped")
 
 
 def _loader(jf: Path, key: str, file: Path, h, w, anns: list[dict], source: Source,

@@ -35,6 +35,15 @@ META_PREFIX = "# segstudio: "
 LABELMAP_HEADER = "# label:color_rgb:parts:actions"
 
 
+def plural(n: int, word: str) -> str:
+    """'1 file', '3 files' (a unit that does not end in 's', like 'px', stays as it is)."""
+    if n == 1 and word.endswith("s"):
+        word = word[:-1]
+    elif n != 1 and not word.endswith("s") and word != "px":
+        word += "s"
+    return f"{n:,} {word}"
+
+
 class FormatError(PathError):
     """A source that cannot be read as the format, or an export that cannot be written."""
 
@@ -108,7 +117,7 @@ class Tally:
             self._counts.items(), key=lambda kv: -kv[1][0]
         ):
             n = len(images)
-            out.append(f"{what}: {count:,} {unit} in {n} image{'s' * (n != 1)}, {outcome}")
+            out.append(f"{what}: {plural(count, unit)} in {plural(n, 'image')}, {outcome}")
         return out
 
 

@@ -26,6 +26,7 @@ from segstudio.core.formats.common import (
     Job,
     ProgressFn,
     assign_subsets,
+    plural,
 )
 from segstudio.core.formats.output import ExportTarget
 
@@ -50,13 +51,13 @@ class ExportReport:
         """Lines for the user, most important first."""
         lines = []
         if self.cancelled:
-            lines.append(f"cancelled: {self.exported} images were exported to {self.out} before "
-                         "that; every file there is complete, but the export is not")
+            lines.append(f"cancelled: {plural(self.exported, 'image')} exported to {self.out} "
+                         "before that; every file there is complete, but the export is not")
         else:
             what = ", ".join(f"{n} {s}" for s, n in self.states.items() if n)
-            where = "files in the zip" if self.out.suffix.lower() == ".zip" else "files"
-            lines.append(f"exported {self.exported} images ({what}) as {self.format} to "
-                         f"{self.out}: {self.files} {where}")
+            inside = " in the zip" if self.out.suffix.lower() == ".zip" else ""
+            lines.append(f"exported {plural(self.exported, 'image')} ({what}) as {self.format} "
+                         f"to {self.out}: {plural(self.files, 'file')}{inside}")
         if len(self.subsets) > 1 or "default" not in self.subsets:
             lines.append("subsets: " + ", ".join(f"{k} {v}" for k, v in self.subsets.items()))
         if any(n for s, n in self.states.items() if s != ImageState.REVIEWED.value):
@@ -64,8 +65,8 @@ class ExportReport:
                          "not ground truth")
         lines += [f"note: {n}" for n in self.notes]
         if self.leftovers:
-            lines.append(f"note: {self.leftovers} files already in {self.out} are not part of "
-                         "this export")
+            lines.append(f"note: {plural(self.leftovers, 'file')} already in {self.out} "
+                         f"{'is' if self.leftovers == 1 else 'are'} not part of this export")
         lines += [f"skipped: {p}" for p in self.problems]
         return lines
 
@@ -164,8 +165,8 @@ def export_labels(
         target.abort()  # Ctrl+C or a failure: no half-written zip
         raise
     if left:
-        run.notes.append("left out " + ", ".join(f"{n} {s}" for s, n in left.items())
-                         + " labels (not ground truth; --all includes them)")
+        run.notes.append("left out " + ", ".join(plural(n, f"{s} label") for s, n in left.items())
+                         + " (not ground truth; --all includes them)")
     report.subsets = run.subsets
     report.exported = sum(run.subsets.values())
     report.files = len(target.written)

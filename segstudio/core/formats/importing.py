@@ -33,6 +33,7 @@ from segstudio.core.formats.common import (
     Source,
     SourceItem,
     TransferProgress,
+    plural,
     stem,
 )
 from segstudio.core.imageio import is_image_name
@@ -60,20 +61,20 @@ class ImportReport:
 
     def summary(self) -> list[str]:
         verb = "created" if self.created else "extended"
-        head = (f"imported {self.imported} labels as reviewed from {self.source} ({self.format});"
-                f" {verb} project {self.out}")
+        head = (f"imported {plural(self.imported, 'label')} as reviewed from {self.source} "
+                f"({self.format}); {verb} project {self.out}")
         if self.cancelled:
-            head = (f"cancelled: {self.imported} labels were imported into {self.out} before "
-                    "that; each is complete")
+            head = (f"cancelled: {plural(self.imported, 'label')} imported into {self.out} "
+                    "before that; each is complete")
         lines = [head]
         if self.images:
             lines.append("images: " + ", ".join(f"{n} {k}" for k, n in self.images.items() if n))
         if self.kept_reviewed:
-            lines.append(f"kept {self.kept_reviewed} reviewed labels already in the project "
-                         "(--overwrite-reviewed replaces them)")
+            lines.append(f"kept {plural(self.kept_reviewed, 'reviewed label')} already in the "
+                         "project (--overwrite-reviewed replaces them)")
         if self.replaced:
-            lines.append("replaced " + ", ".join(f"{n} {s}" for s, n in self.replaced.items())
-                         + " labels")
+            lines.append("replaced " + ", ".join(plural(n, f"{s} label")
+                                                 for s, n in self.replaced.items()))
         if self.classes_added:
             lines.append(f"added classes to the project: {', '.join(self.classes_added)}")
         lines += [f"note: {n}" for n in self.notes]
@@ -321,7 +322,7 @@ def _run(project, src: Source, classes: ClassSet, lut: np.ndarray, link: bool,
             report.problems.append(str(e))
         job.step(item.key)
     if from_zip:
-        report.notes.append(f"{from_zip} images inside the source file were copied (only "
+        report.notes.append(f"{plural(from_zip, 'image')} inside the source file copied (only "
                             "images on disk can be linked)")
     project.refresh()
     job.start("labels", len(placed))

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from segstudio.core.classes import ClassSet, voc_color
-from segstudio.core.formats.common import FormatError, Source, SourceItem, safe_key
+from segstudio.core.formats.common import FormatError, Source, SourceItem, plural, safe_key
 from segstudio.core.listing import natural_key
 
 IGNORE = "__ignore__"
@@ -181,7 +181,8 @@ def read(path: Path, *, images: Path | None = None, labels: Path | None = None) 
                        voc_color(255), "labelme")
     source = Source(path, "labelme", classes, [])
     if skipped:
-        source.notes.append(f"{path}: {skipped} .json files are not labelme files; skipped")
+        source.notes.append(f"{path}: {plural(skipped, '.json file')} not in labelme's format; "
+                            "skipped")
     index = {n: i for i, n in enumerate(names)}
     index[IGNORE] = classes.ignore_index
     fill = index.get(BACKGROUND, classes.ignore_index)

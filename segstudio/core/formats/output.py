@@ -13,7 +13,7 @@ from pathlib import Path
 
 from segstudio.core.atomic import TMP_SUFFIX, atomic_write_bytes, is_writable
 from segstudio.core.errors import WriteError
-from segstudio.core.formats.common import FormatError
+from segstudio.core.formats.common import FormatError, plural
 
 
 def _existing_files(folder: Path) -> set[str]:
@@ -47,7 +47,8 @@ class ExportTarget:
                 self.before = _existing_files(self.out)
                 if self.before and not force:
                     raise FormatError(
-                        self.out, f"is not empty ({len(self.before)} files); pass --force to "
+                        self.out, f"is not empty ({plural(len(self.before), 'file')}); pass "
+                        "--force to "
                         "write into it"
                     )
             folder = self.out
