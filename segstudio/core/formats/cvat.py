@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core.classes import ClassSet, voc_color
-from segstudio.core.formats.common import Source, check_ids, paint, png_bytes, stem, write_labelmap
+from segstudio.core.formats.common import Source, check_ids, paint, png_bytes, stem
+from segstudio.core.formats.labelmap import write_labelmap
 from segstudio.core.formats.voc import (
     CLASS_MASKS,
     IMAGES,

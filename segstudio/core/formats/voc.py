@@ -15,6 +15,7 @@ with colour-coded masks, usually zipped.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import zipfile
 from collections.abc import Callable
@@ -25,17 +26,19 @@ import numpy as np
 from segstudio.core.classes import ClassSet, builtin_classes, voc_color
 from segstudio.core.formats.common import (
     FormatError,
-    Labelmap,
     Source,
     SourceItem,
     check_ids,
-    classes_from_labelmap,
     decode_colors,
     open_png,
     png_bytes,
-    read_labelmap,
     stem,
     unknown_colors,
+)
+from segstudio.core.formats.labelmap import (
+    Labelmap,
+    classes_from_labelmap,
+    read_labelmap,
     write_labelmap,
 )
 from segstudio.core.imageio import IMAGE_SUFFIXES
@@ -177,17 +180,15 @@ def read_layout(
         if not tree.has(rel):
             source.problems.append(f"{tree.where(rel)}: listed but missing; skipped")
             continue
-        item = SourceItem(key="", load=lambda: np.zeros(0))
         img_rel = image_names.get(f"{IMAGES}/{ident}")
         found = _external_image(images, ident) if images is not None else None
+        data = None
         if found is not None:
-            item.image = found
-            item.key = ident + found.suffix
+            key, image = ident + found.suffix, found
         elif img_rel is not None:
-            item.key = ident + posixpath.splitext(img_rel)[1]
-            item.image = tree.file(img_rel)
-            if item.image is None:
-                item.image_bytes = (lambda r=img_rel: tree.read(r))
+            key, image = ident + posixpath.splitext(img_rel)[1], tree.file(img_rel)
+            if image is None:  # inside a zip
+                data = functools.partial(tree.read, img_rel)
         else:
             looked = f"{images} or " if images is not None else ""
             source.problems.append(
@@ -195,8 +196,7 @@ def read_layout(
                 + ("" if images is not None else " (pass the images folder)")
             )
             continue
-        item.load = loader(rel, item.key)
-        source.items.append(item)
+        source.items.append(SourceItem(key, loader(rel, key), image=image, image_bytes=data))
     return source
 
 
