@@ -204,3 +204,15 @@ def test_sizes_differ_between_images(tricky, tmp_path):
                      .read_text("utf-8"))
     sizes = {im["file_name"]: (im["height"], im["width"]) for im in doc["images"]}
     assert sizes == {k: IMAGES[k] for k in REVIEWED}
+
+
+def test_an_unreadable_label_is_named_and_the_rest_exported(tricky, tmp_path):
+    project = Project.open(tricky)
+    project.label_path(project.entry("a.png")).write_bytes(b"not a png")
+    assert project.state(project.entry("sub/b.jpg")) is ImageState.REVIEWED  # listed...
+    project.label_path(project.entry("sub/b.jpg")).unlink()  # ...then removed meanwhile
+    report = export_labels(project, "voc", tmp_path / "v")
+    assert report.exported == 2 and report.states == {"reviewed": 2}
+    text = "\n".join(report.summary())
+    assert "skipped: " in text and "a.png" in text and "not an image file" in text
+    assert "b.jpg: its label file is gone; not exported" in text

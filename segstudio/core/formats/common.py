@@ -144,6 +144,7 @@ class ExportItem:
     image: Path
     subset: str
     load: Callable[[], np.ndarray]
+    state: str = "reviewed"
 
 
 # ----- keys ---------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ _MODULES = {"voc": "voc", "cvat-mask": "cvat", "coco": "coco", "color": "color"}
 class ExportReport:
     format: str
     out: Path
-    states: dict[str, int] = field(default_factory=dict)   # state value -> images selected
+    states: dict[str, int] = field(default_factory=dict)   # state value -> images exported
     subsets: dict[str, int] = field(default_factory=dict)  # subset -> images written
     exported: int = 0
     files: int = 0
@@ -55,8 +55,9 @@ class ExportReport:
                          "before that; every file there is complete, but the export is not")
         else:
             what = ", ".join(f"{n} {s}" for s, n in self.states.items() if n)
+            what = f" ({what})" if what else ""
             inside = " in the zip" if self.out.suffix.lower() == ".zip" else ""
-            lines.append(f"exported {plural(self.exported, 'image')} ({what}) as {self.format} "
+            lines.append(f"exported {plural(self.exported, 'image')}{what} as {self.format} "
                          f"to {self.out}: {plural(self.files, 'file')}{inside}")
         if len(self.subsets) > 1 or "default" not in self.subsets:
             lines.append("subsets: " + ", ".join(f"{k} {v}" for k, v in self.subsets.items()))
@@ -83,17 +84,21 @@ class ExportRun:
         self.notes: list[str] = []
         self.problems: list[str] = []
         self.subsets: dict[str, int] = {}
+        self.states: dict[str, int] = {}
 
     def each(self) -> Iterator[tuple[ExportItem, np.ndarray]]:
         self.job.start("export", len(self.items))
         for item in self.items:
             try:
                 mask = item.load()
+                if mask is None:  # removed since the listing
+                    raise FormatError(item.image, "its label file is gone; not exported")
             except SegstudioError as e:
                 self.problems.append(str(e))
             else:
                 yield item, mask  # the writer writes it before asking for the next
                 self.subsets[item.subset] = self.subsets.get(item.subset, 0) + 1
+                self.states[item.state] = self.states.get(item.state, 0) + 1
             self.job.step(item.key)
 
 
@@ -141,19 +146,19 @@ def export_labels(
         project = Project.open(project)
     out = Path(out).expanduser().absolute()
     _check_out(project, out)
-    entries, states, left = select(project, include_all)
+    entries, _, left = select(project, include_all)
     if not entries:
         extra = (f" ({', '.join(f'{n} {s}' for s, n in left.items())}; pass --all to include "
                  "them)") if left else ""
         raise FormatError(project.root, f"nothing to export: no reviewed labels{extra}")
     subsets = assign_subsets([e.key for e in entries], split)
-    items = [ExportItem(e.key, e.path, subsets[e.key], lambda e=e: project.read_label(e))
-             for e in entries]
+    items = [ExportItem(e.key, e.path, subsets[e.key], lambda e=e: project.read_label(e),
+                        project.state(e).value) for e in entries]
     target = ExportTarget(out, as_zip=fmt == "cvat-mask" and out.suffix.lower() == ".zip",
                           force=force)
     run = ExportRun(items, project.classes, target, Job(progress, cancel), images=images,
                     polygons=polygons)
-    report = ExportReport(fmt, out, states=states)
+    report = ExportReport(fmt, out)
     module = importlib.import_module(f"segstudio.core.formats.{_MODULES[fmt]}")
     try:
         module.write(run)
@@ -167,7 +172,7 @@ def export_labels(
     if left:
         run.notes.append("left out " + ", ".join(plural(n, f"{s} label") for s, n in left.items())
                          + " (not ground truth; --all includes them)")
-    report.subsets = run.subsets
+    report.subsets, report.states = run.subsets, run.states
     report.exported = sum(run.subsets.values())
     report.files = len(target.written)
     report.leftovers = target.leftovers()
