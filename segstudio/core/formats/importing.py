@@ -343,7 +343,7 @@ def _import_label(project, item: SourceItem, lut: np.ndarray, overwrite_reviewed
         report.kept_reviewed += 1
         return
     mask = lut[item.load()]
-    project.save_label(entry, mask, state=ImageState.REVIEWED, overwrite_reviewed=True)
+    project.save_label(entry, mask, state=ImageState.REVIEWED)
     report.imported += 1
     if state is not ImageState.UNLABELED:
         report.replaced[state.value] = report.replaced.get(state.value, 0) + 1
