@@ -60,6 +60,16 @@ class Commands:
                 w.session.save(entry)
             w.update_title()
 
+    def import_labels(self) -> None:
+        from segstudio.ui.dialogs.transfer import import_dialog
+
+        import_dialog(self.w)
+
+    def export_labels(self) -> None:
+        from segstudio.ui.dialogs.transfer import export_dialog
+
+        export_dialog(self.w)
+
     def quit(self) -> None:
         self.w.close()
 
@@ -181,6 +191,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("sample_project", "Try a &sample project", (), "File", C.sample_project,
             needs_project=False),
     Command("save", "&Save label", ("Ctrl+S",), "File", C.save),
+    Command("import_labels", "&Import labels…", (), "File", C.import_labels,
+            needs_project=False),
+    Command("export_labels", "&Export labels…", (), "File", C.export_labels),
     Command("quit", "&Quit", ("Ctrl+Q",), "File", C.quit, needs_project=False),
     Command("undo", "&Undo", ("Ctrl+Z",), "Edit", C.undo),
     Command("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit", C.redo),

@@ -200,6 +200,7 @@ def test_segment_open_image_is_undoable_and_reviewed_asks(window, qtbot, sample_
     assert (doc.mask != 255).all()  # the open document took the prediction
     assert window.canvas.label_item.array is doc.mask
     project = window.session.project
+    qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)  # written async
     np.testing.assert_array_equal(project.read_label(project.entry(key)), doc.mask)
     window.command_actions["undo"].trigger()
     assert (doc.mask == 255).all() and doc.dirty

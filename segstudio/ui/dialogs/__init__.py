@@ -1,1 +1,1 @@
-"""Dialogs of the window that are more than a message box (each in its own module)."""
+"""Dialogs opened from the window's menus (one module each)."""
