@@ -62,14 +62,13 @@ class Runs(QtCore.QObject):
 
     def project_opened(self) -> None:
         from segstudio.engine.device import device_name, select_device
-        from segstudio.engine.workflow import finetune_settings
-        from segstudio.models import list_models
+        from segstudio.engine.workflow import architectures, finetune_settings
 
         project = self.session.project
         arch = project.settings.get("arch") or DEFAULT_ARCH
-        if arch not in list_models():
+        if arch not in architectures():
             arch = DEFAULT_ARCH
-        self.model_dock.set_architectures(list_models(), arch)
+        self.model_dock.set_architectures(architectures(), arch)
         try:
             self.model_dock.device.setText(device_name(select_device()))
         except SegstudioError as exc:

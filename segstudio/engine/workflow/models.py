@@ -67,6 +67,13 @@ def set_active(project: Project, path: str | Path | None) -> None:
     project.save()
 
 
+def architectures() -> list[str]:
+    """The networks a project can fine-tune, in the order the app lists them."""
+    from segstudio.models import list_models
+
+    return list_models()
+
+
 def display_name(project: Project, path: Path) -> str:
     """How the user knows a checkpoint: its run's name, "the shipped ENet", or its file."""
     shipped = _shipped()
