@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", metavar="DATA", type=Path,
                    help="project folder, or folder with images/ and labels/")
     p.add_argument("--checkpoint", type=checkpoint_file, metavar="CKPT",
-                   help="checkpoint (.safetensors with its .json; default: the shipped ENet)")
+                   help="checkpoint (.safetensors with its .json; default: the project's "
+                   "active model, else the shipped ENet)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object: {"miou", "iou": {class: value}, '
                    '"pixel_accuracy"} (fractions 0..1; null for a class never seen)')
@@ -40,8 +41,13 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.engine.evaluate import evaluate
 
     set_threads(args.threads)
-    predictor, ckpt = load_predictor(args.checkpoint, args.device, args.tile)
     project = Project.open(args.data)
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        from segstudio.engine.workflow import active_checkpoint
+
+        checkpoint = active_checkpoint(project)   # the project's active model, if any
+    predictor, ckpt = load_predictor(checkpoint, args.device, args.tile)
     report_all(project.listing_warnings, lambda line: print(line, file=sys.stderr),
                prefix="segstudio eval: warning: ", what="folder warnings")
     bar = _bar(args.json)
