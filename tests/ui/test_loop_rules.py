@@ -161,3 +161,27 @@ def test_mark_reviewed_is_immediate_even_while_the_png_is_written(window, sample
     qtbot.waitUntil(lambda: project.state(project.entry(key)) is ImageState.REVIEWED,
                     timeout=10_000)
     assert np.any(project.read_label(project.entry(key)) == 1)
+
+
+def test_missing_encoder_is_offered_and_declining_trains_from_scratch(window, qtbot,
+                                                                      sample_root, dialogs,
+                                                                      monkeypatch):
+    assert window.open_folder(sample_root)
+    window.model_dock.arch.setCurrentText("linknet")
+    assert "random initialisation" in window.finetune.start_note.text()
+    window.finetune.steps.setValue(2)
+    window.finetune.batch.setValue(2)
+    answers = iter([YES, NO])      # start despite the short length; decline the download
+
+    def question(parent, title, text, *args, **kwargs):
+        dialogs.shown.append(("question", text))
+        return next(answers, NO)
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", staticmethod(question))
+    with qtbot.waitSignal(window.runs.train_finished, timeout=120_000):
+        window.finetune.start_button.click()
+    offer = next(t for _, t in dialogs.shown if "pretrained on ImageNet" in t)
+    assert "random initialisation" in offer and "MB" in offer
+    assert any("from random initialisation" in m for m in window.finetune.run_log)
+    rec = Project.open(sample_root).checkpoints[-1]
+    assert rec["arch"] == "linknet" and rec["backbone"] is None
