@@ -93,8 +93,12 @@ class Runs(QtCore.QObject):
         self._update_notes()
 
     def _active_name(self) -> str:
+        from segstudio.engine.workflow.models import display_name
+
         path = self.model_dock.current_checkpoint()
-        return "the active model" if path is None else path.name
+        if path is None or self.session is None:
+            return "the active model"
+        return display_name(self.session.project, path)
 
     def _update_notes(self) -> None:
         from segstudio.engine.workflow import default_finetune, starting_point, unusual_settings
