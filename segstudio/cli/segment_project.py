@@ -41,19 +41,21 @@ def segment_in_place(args: argparse.Namespace) -> int:
     if adopt_or_check_classes(project, predictor.meta.classes, checkpoint):
         print(f"took the classes of {checkpoint.name}: {', '.join(project.classes.names)}")
     info = env_info()
+    if info.main:
+        # The whole plan, once; under torchrun each process then does its own share.
+        whole = plan_segmentation(project, replace_reviewed=args.replace_reviewed)
+        for line in whole.lines():
+            print(line + (f" (shared by {info.world} processes)" if info.world > 1 else ""))
     plan = plan_segmentation(project, shard(project.entries, info.rank, info.world),
                              replace_reviewed=args.replace_reviewed)
-    if info.main:
-        for line in plan.lines():
-            print(line)
     outcomes: Counter[str] = Counter()
-    quiet = not info.main
+    quiet = False
     report_all(project.listing_warnings, lambda line: print(line, file=sys.stderr),
                prefix="segstudio segment: warning: ", what="folder warnings")
     failed = ProblemReport(lambda line: tqdm.write(line, file=sys.stderr), what="unreadable images",
                            prefix="segstudio segment: skipped ", name="segstudio-segment-skipped")
-    with tqdm(total=len(plan.run), unit="img", dynamic_ncols=True, disable=quiet or None,
-              leave=False) as bar:
+    with tqdm(total=len(plan.run), unit="img", dynamic_ncols=True,
+              disable=None if info.main else True, leave=False) as bar:
         for result in segment_project(project, predictor, plan, batch=args.batch):
             bar.update(1)
             outcomes[result.status] += 1
@@ -64,7 +66,8 @@ def segment_in_place(args: argparse.Namespace) -> int:
                 "replaced": "reviewed, replaced as asked",
                 "kept": "reviewed meanwhile by someone else: kept"}
         summary = ", ".join(f"{outcomes[k]} {v}" for k, v in done.items() if outcomes[k])
-        print(f"segmented {sum(outcomes.values()) - outcomes['failed']} of {len(plan.run)} "
+        who = f"process {info.rank + 1}/{info.world}: " if info.world > 1 else ""
+        print(f"{who}segmented {sum(outcomes.values()) - outcomes['failed']} of {len(plan.run)} "
               f"image(s) with {checkpoint.name}: {summary or 'nothing to do'}"
               + (f"; {len(plan.keep)} reviewed left alone" if plan.keep else ""))
     failed.finish()
