@@ -94,6 +94,7 @@ class MaskDocument:
         self.touched: np.ndarray | None = (
             None if touched is None else np.ascontiguousarray(touched, dtype=bool).copy())
         self._listeners: list[Callable[[BBox], None]] = []
+        self._touched_unsaved = False   # touched pixels set outside the history, not saved
 
     # ----- events --------------------------------------------------------------------------
     def on_change(self, listener: Callable[[BBox], None]) -> Callable[[], None]:
@@ -122,7 +123,8 @@ class MaskDocument:
 
     @property
     def dirty(self) -> bool:
-        return self.history.pending or self.history.top_id != self._saved_id
+        return (self.history.pending or self.history.top_id != self._saved_id
+                or self._touched_unsaved)
 
     def mark_saved(self) -> None:
         # A save in the middle of a drag splits it: what was painted so far is the saved state.
@@ -131,6 +133,7 @@ class MaskDocument:
         if reopen:
             self.history.begin()
         self._saved_id = self.history.top_id
+        self._touched_unsaved = False
 
     @property
     def can_undo(self) -> bool:
@@ -168,9 +171,11 @@ class MaskDocument:
         view = self.mask[y0:y1, x0:x1]
         allowed = candidates if self.protect is None else candidates & (view == self.protect)
         changed = allowed & (view != value)
-        touch_box = self._touch(box, allowed)
-        del touch_box   # recorded for undo; nothing to redraw: touched pixels are not drawn
         tight = _tight(changed)
+        # Touched pixels are not drawn. Painting a class over itself changes nothing visible:
+        # those pixels become touched for good (an undo step that changes nothing on screen
+        # would only confuse), and the document counts as unsaved so they are written.
+        self._touch(box, allowed, undoable=tight is not None)
         if tight is None:
             return None
         ty0, tx0, ty1, tx1 = tight
@@ -180,8 +185,9 @@ class MaskDocument:
         self.mask[bbox[0] : bbox[2], bbox[1] : bbox[3]][changed] = value
         return bbox
 
-    def _touch(self, box: BBox, pixels: np.ndarray) -> BBox | None:
-        """Mark `pixels` (a bool map of `box`) touched, undoably; the box of new ones."""
+    def _touch(self, box: BBox, pixels: np.ndarray, *, undoable: bool = True) -> BBox | None:
+        """Mark `pixels` (a bool map of `box`) touched (undoably, or for good); the box of
+        the newly touched ones."""
         if self.touched is None:
             if not pixels.any():
                 return None
@@ -194,7 +200,10 @@ class MaskDocument:
         ty0, tx0, ty1, tx1 = tight
         new = new[ty0:ty1, tx0:tx1]
         bbox = (y0 + ty0, x0 + tx0, y0 + ty1, x0 + tx1)
-        self.history.record(Patch.flip(bbox, new, TOUCHED))
+        if undoable:
+            self.history.record(Patch.flip(bbox, new, TOUCHED))
+        else:
+            self._touched_unsaved = True
         self.touched[bbox[0] : bbox[2], bbox[1] : bbox[3]][new] = True
         return bbox
 

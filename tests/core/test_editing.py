@@ -207,18 +207,25 @@ def test_tools_record_touched_pixels_and_undo_restores_them() -> None:
     assert doc.touched is None and not doc.touched_any
     doc.replace(np.ones((30, 30), np.uint8))          # a prediction: nobody touched anything
     assert not doc.touched_any
+    doc.mark_saved()
     doc.begin_stroke()
     doc.brush((5.5, 5.5), (5.5, 5.5), 2, 1)           # same class: nothing changes, but touched
     doc.end_stroke()
     assert doc.touched_any and (doc.mask == 1).all()
+    assert doc.dirty                                   # so the touched pixels get saved
+    steps = len(doc.history)                           # ...without an invisible undo step
     first = doc.touched.copy()
     doc.fill(20, 20, 2)                                # the whole region: touched too
+    assert doc.touched.all() and len(doc.history) == steps + 1
+    doc.undo()                                         # the fill and its touch go together
+    np.testing.assert_array_equal(doc.touched, first)
+    assert (doc.mask == 1).all()
+    doc.redo()
     assert doc.touched.all()
     doc.undo()
-    np.testing.assert_array_equal(doc.touched, first)
+    doc.brush((20.5, 20.5), (22.5, 20.5), 2, 3)        # a stroke that changes pixels
+    assert doc.touched[20, 21]
     doc.undo()
-    assert not doc.touched_any
-    doc.redo()
     np.testing.assert_array_equal(doc.touched, first)
 
 
