@@ -23,6 +23,7 @@ from segstudio import __version__
 from segstudio.core.atomic import atomic_write_bytes, atomic_write_json
 from segstudio.core.classes import ClassSet
 from segstudio.core.errors import ClassSetError, PathError
+from segstudio.engine.scale import TrainScale
 
 _META_KEY = "segstudio"
 
@@ -47,12 +48,24 @@ class CheckpointMeta:
     parent: str | None = None                          # checkpoint it was initialised from
     created: str = field(default_factory=_now)
     version: str = __version__
+    # The pixel scale the network learnt (engine.scale); None in checkpoints older than it.
+    train_scale: TrainScale | None = None
+
+    def learnt_scale(self) -> TrainScale | None:
+        """The recorded scale; for older checkpoints their training size (at the 0.5-2x
+        augmentation every segstudio training used); None when neither is known."""
+        if self.train_scale is not None:
+            return self.train_scale
+        if self.train_size:
+            return TrainScale(tuple(self.train_size), source="train_size")
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["classes"] = self.classes.to_dict()
         d["mean"], d["std"] = list(self.mean), list(self.std)
         d["train_size"] = list(self.train_size) if self.train_size else None
+        d["train_scale"] = self.train_scale.to_dict() if self.train_scale else None
         return d
 
     @classmethod
@@ -69,6 +82,7 @@ class CheckpointMeta:
             parent=d.get("parent"),
             created=str(d.get("created", "")),
             version=str(d.get("version", "")),
+            train_scale=TrainScale.from_dict(d["train_scale"]) if d.get("train_scale") else None,
         )
 
 
