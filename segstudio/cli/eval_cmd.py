@@ -1,8 +1,9 @@
 """`segstudio eval DATA --checkpoint CKPT`: mIoU, per-class IoU and pixel accuracy.
 
 DATA is a project (its reviewed images) or a folder with images/ and labels/ (e.g.
-../shared/datasets/camvid/val). Every image is predicted at its native resolution, as in the
-app; metrics come from one confusion matrix over all pixels (void pixels ignored).
+../shared/datasets/camvid/val). Every image is predicted as in the app, at the scale the
+checkpoint learnt (--scale auto) with the result at the image's own size; metrics come from one
+confusion matrix over all pixels (void pixels ignored).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from segstudio.engine.cliutil import positive_int
+from segstudio.engine.cliutil import add_scale_argument, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,15 +29,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
     p.add_argument("--tile", type=positive_int, default=1024,
                    help="largest side predicted in one piece (default 1024)")
+    add_scale_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from segstudio.engine.cliutil import fmt, set_threads
     from segstudio.engine.evaluate import evaluate
+    from segstudio.engine.scale import parse_scale
 
+    scale = parse_scale(args.scale, "--scale")
     set_threads(args.threads)
-    predictor, ckpt = load_predictor(args.checkpoint, args.device, args.tile)
+    predictor, ckpt = load_predictor(args.checkpoint, args.device, args.tile, scale)
     bar = _bar(args.json)
     try:
         metrics = evaluate(predictor, args.data, checkpoint=ckpt,
@@ -56,11 +60,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_predictor(checkpoint: Path | None, device: str | None, tile: int):
+def load_predictor(checkpoint: Path | None, device: str | None, tile: int,
+                   scale: str | float = "auto"):
     """Predictor for a checkpoint (default: the shipped one) and the path it came from."""
     from segstudio.cli import UsageError
     from segstudio.engine.checkpoint import default_checkpoint, load_checkpoint
-    from segstudio.engine.predict import Predictor
+    from segstudio.engine.predict import OVERLAP, Predictor
 
     if checkpoint is None:
         checkpoint = default_checkpoint()
@@ -68,8 +73,9 @@ def load_predictor(checkpoint: Path | None, device: str | None, tile: int):
             raise UsageError(f"no --checkpoint given and the default model {checkpoint} "
                              "is missing")
     model, meta = load_checkpoint(checkpoint)
-    overlap = min(128, tile // 4)
-    return Predictor(model, meta, device, tile=max(tile, 64), overlap=overlap), checkpoint
+    overlap = min(OVERLAP, tile // 4)
+    return Predictor(model, meta, device, tile=max(tile, 64), overlap=overlap,
+                     scale=scale), checkpoint
 
 
 def _bar(quiet: bool):

@@ -2,8 +2,11 @@
 
 IMAGES: image files and/or folders (a project's images/ or a plain folder, searched
 recursively). Writes DIR/NAME.png per image (a palette PNG of class indices, keeping
-sub-folders), at each image's native size; large images are predicted in overlapping tiles.
-An unreadable image is reported and skipped; the exit code is then 2.
+sub-folders), at each image's native size. By default (--scale auto) an image whose size puts
+objects far from the size the checkpoint learnt is resized for the network and the logits are
+upsampled back; large images are predicted in overlapping tiles, with the tiles of the
+current image on the progress bar. An unreadable image is reported and skipped; the exit code
+is then 2.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path, PurePosixPath
 
-from segstudio.engine.cliutil import positive_int
+from segstudio.engine.cliutil import add_scale_argument, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="images per forward when they share a size (default 1; more helps GPUs)")
     p.add_argument("--tile", type=positive_int, default=1024,
                    help="largest side predicted in one piece (default 1024)")
+    add_scale_argument(p)
     p.set_defaults(func=run)
 
 
@@ -71,15 +75,17 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.core.labels import write_label
     from segstudio.engine.cliutil import set_threads
     from segstudio.engine.predict import predict_paths
+    from segstudio.engine.scale import parse_scale
 
+    scale = parse_scale(args.scale, "--scale")
     items = collect(args.images)
     set_threads(args.threads)
-    predictor, _ = load_predictor(args.checkpoint, args.device, args.tile)
+    predictor, _ = load_predictor(args.checkpoint, args.device, args.tile, scale)
     names = {image: name for image, name in items}
     failed = 0
     with tqdm(total=len(items), unit="img", dynamic_ncols=True, disable=None, leave=False) as bar:
-        for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch):
-            bar.update(1)
+        for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch,
+                                    progress=_show(bar)):
             if result.error is not None:
                 failed += 1
                 tqdm.write(f"segstudio segment: skipped {result.error}", file=sys.stderr)
@@ -93,3 +99,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {len(items) - failed} label maps to {args.out}"
           + (f"; {failed} unreadable images skipped" if failed else ""))
     return 2 if failed else 0
+
+
+def progress_text(event) -> str:
+    """The bar's note for a progress event: the tiles of a big image, else nothing."""
+    if event.tiles_total is None or event.tiles_total < 2:
+        return ""
+    return f"{event.path.name}: tile {event.tiles_done}/{event.tiles_total}"
+
+
+def _show(bar):
+    """Progress callback moving the bar by images and, inside a big image, by its tiles."""
+    def update(event) -> None:
+        fraction = 0.0
+        if event.tiles_total:
+            fraction = event.tiles_done / event.tiles_total
+        bar.n = round(event.done + min(fraction, 0.999), 3)
+        bar.set_postfix_str(progress_text(event), refresh=False)
+        bar.refresh()
+    return update
