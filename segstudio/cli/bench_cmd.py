@@ -10,6 +10,7 @@ SUITES = {
     "models": "forward latency, parameters and GFLOPs per model, against smp where it has one",
     "core": "brush segment, undo memory and folder listing on large inputs, against naive ways",
     "predict": "folder prediction throughput against the bare model forward",
+    "tiles": "tiled prediction of one big image against the bare forward over its pixels",
     "train": "training images/s against a plain hand-written PyTorch loop",
     "ui": "brush stroke with on-screen overlay refresh, and GUI stalls during background work",
 }

@@ -1,8 +1,9 @@
 """`segstudio eval DATA --checkpoint CKPT`: mIoU, per-class IoU and pixel accuracy.
 
 DATA is a project (its reviewed images) or a folder with images/ and labels/ (e.g.
-../shared/datasets/camvid/val). Every image is predicted at its native resolution, as in the
-app; metrics come from one confusion matrix over all pixels (void pixels ignored).
+../shared/datasets/camvid/val). Every image is predicted as in the app, at the scale the
+checkpoint learnt (--scale auto) with the result at the image's own size; metrics come from one
+confusion matrix over all pixels (void pixels ignored).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from segstudio.engine.cliutil import checkpoint_file, thread_count, tile_size
+from segstudio.engine.cliutil import add_scale_argument, checkpoint_file, thread_count, tile_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=thread_count, metavar="N", help="CPU threads")
     p.add_argument("--tile", type=tile_size, default=1024,
                    help="largest side predicted in one piece (default 1024)")
+    add_scale_argument(p)
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.core.project import Project
     from segstudio.engine.cliutil import fmt, set_threads
     from segstudio.engine.evaluate import evaluate
+    from segstudio.engine.scale import parse_scale
 
+    scale = parse_scale(args.scale, "--scale")
     set_threads(args.threads)
     project = Project.open(args.data)
     checkpoint = args.checkpoint
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         from segstudio.engine.workflow import active_checkpoint
 
         checkpoint = active_checkpoint(project)   # the project's active model, if any
-    predictor, ckpt = load_predictor(checkpoint, args.device, args.tile)
+    predictor, ckpt = load_predictor(checkpoint, args.device, args.tile, scale)
     report_all(project.listing_warnings, lambda line: print(line, file=sys.stderr),
                prefix="segstudio eval: warning: ", what="folder warnings")
     bar = _bar(args.json)
@@ -69,11 +73,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_predictor(checkpoint: Path | None, device: str | None, tile: int):
+def load_predictor(checkpoint: Path | None, device: str | None, tile: int,
+                   scale: str | float = "auto"):
     """Predictor for a checkpoint (default: the shipped one) and the path it came from."""
     from segstudio.cli import UsageError
     from segstudio.engine.checkpoint import default_checkpoint, load_checkpoint
-    from segstudio.engine.predict import Predictor
+    from segstudio.engine.predict import OVERLAP, Predictor
 
     if checkpoint is None:
         checkpoint = default_checkpoint()
@@ -81,8 +86,9 @@ def load_predictor(checkpoint: Path | None, device: str | None, tile: int):
             raise UsageError(f"no --checkpoint given and the default model {checkpoint} "
                              "is missing")
     model, meta = load_checkpoint(checkpoint)
-    overlap = min(128, tile // 4)
-    return Predictor(model, meta, device, tile=max(tile, 64), overlap=overlap), checkpoint
+    overlap = min(OVERLAP, tile // 4)
+    return Predictor(model, meta, device, tile=max(tile, 64), overlap=overlap,
+                     scale=scale), checkpoint
 
 
 def _bar(quiet: bool):

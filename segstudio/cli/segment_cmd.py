@@ -12,6 +12,10 @@ image, and never over an existing file in DIR unless --overwrite is given: other
 before writing anything, naming the file. An unreadable image is reported and skipped; the
 exit code is then 2.
 
+By default (--scale auto) an image whose size puts objects far from the size the checkpoint
+learnt is resized for the network and the logits are upsampled back; large images are
+predicted in overlapping tiles, with the tiles of the current image on the progress bar.
+
 Under torchrun (`torchrun --nproc_per_node N -m segstudio segment ...`) each process takes
 its own share of the images: the scale-out path for big folders on several GPUs or machines.
 """
@@ -22,6 +26,7 @@ import argparse
 from pathlib import Path
 
 from segstudio.engine.cliutil import (
+    add_scale_argument,
     batch_size,
     checkpoint_file,
     output_folder,
@@ -52,11 +57,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="images per forward when they share a size (default 1; more helps GPUs)")
     p.add_argument("--tile", type=tile_size, default=1024,
                    help="largest side predicted in one piece (default 1024)")
+    add_scale_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from segstudio.cli import UsageError
+    from segstudio.engine.scale import parse_scale
+
+    args.scale = parse_scale(args.scale, "--scale")
 
     if args.out is None:
         if len(args.images) != 1 or not args.images[0].is_dir():
@@ -72,3 +81,22 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.cli.segment_files import segment_to_folder
 
     return segment_to_folder(args)
+
+
+def progress_text(event) -> str:
+    """The bar's note for a progress event: the tiles of a big image, else nothing."""
+    if event.tiles_total is None or event.tiles_total < 2:
+        return ""
+    return f"{event.path.name}: tile {event.tiles_done}/{event.tiles_total}"
+
+
+def _show(bar):
+    """Progress callback moving the bar by images and, inside a big image, by its tiles."""
+    def update(event) -> None:
+        fraction = 0.0
+        if event.tiles_total:
+            fraction = event.tiles_done / event.tiles_total
+        bar.n = round(event.done + min(fraction, 0.999), 3)
+        bar.set_postfix_str(progress_text(event), refresh=False)
+        bar.refresh()
+    return update

@@ -80,6 +80,7 @@ def segment_to_folder(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from segstudio.cli.eval_cmd import load_predictor
+    from segstudio.cli.segment_cmd import _show
     from segstudio.core.errors import WriteError
     from segstudio.core.labels import write_label
     from segstudio.core.problems import ProblemReport
@@ -93,14 +94,14 @@ def segment_to_folder(args: argparse.Namespace) -> int:
     if info.world > 1:
         items = items[info.rank::info.world]
     set_threads(args.threads)
-    predictor, _ = load_predictor(args.checkpoint, args.device, args.tile)
+    predictor, _ = load_predictor(args.checkpoint, args.device, args.tile, args.scale)
     names = {image: name for image, name in items}
     failed = ProblemReport(lambda line: tqdm.write(line, file=sys.stderr), what="unreadable images",
                            prefix="segstudio segment: skipped ", name="segstudio-segment-skipped")
     with tqdm(total=len(items), unit="img", dynamic_ncols=True,
               disable=None if info.main else True, leave=False) as bar:
-        for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch):
-            bar.update(1)
+        for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch,
+                                    progress=_show(bar)):
             if result.error is not None:
                 failed.add(result.error)
                 continue

@@ -12,6 +12,7 @@ def segment_in_place(args: argparse.Namespace) -> int:
 
     from segstudio.cli import UsageError
     from segstudio.cli.eval_cmd import load_predictor
+    from segstudio.cli.segment_cmd import _show
     from segstudio.core.problems import ProblemReport, report_all
     from segstudio.core.project import Project
     from segstudio.engine.cliutil import set_threads
@@ -37,7 +38,7 @@ def segment_in_place(args: argparse.Namespace) -> int:
         raise UsageError(f"{project.root}: no active model fits this project's classes; give "
                          "--checkpoint or fine-tune one (segstudio train)")
     set_threads(args.threads)
-    predictor, checkpoint = load_predictor(checkpoint, args.device, args.tile)
+    predictor, checkpoint = load_predictor(checkpoint, args.device, args.tile, args.scale)
     if adopt_or_check_classes(project, predictor.meta.classes, checkpoint):
         print(f"took the classes of {checkpoint.name}: {', '.join(project.classes.names)}")
     info = env_info()
@@ -56,8 +57,8 @@ def segment_in_place(args: argparse.Namespace) -> int:
                            prefix="segstudio segment: skipped ", name="segstudio-segment-skipped")
     with tqdm(total=len(plan.run), unit="img", dynamic_ncols=True,
               disable=None if info.main else True, leave=False) as bar:
-        for result in segment_project(project, predictor, plan, batch=args.batch):
-            bar.update(1)
+        for result in segment_project(project, predictor, plan, batch=args.batch,
+                                      progress=_show(bar)):
             outcomes[result.status] += 1
             if result.status == "failed":
                 failed.add(result.message)

@@ -23,6 +23,7 @@ from typing import Any
 from segstudio import __version__
 from segstudio.core.classes import ClassSet
 from segstudio.core.errors import ClassSetError, PathError
+from segstudio.engine.scale import TrainScale
 
 MAX_META_BYTES = 16 * 2**20   # far above any real metadata (classes + settings: a few KB)
 _MAX_SIDE = 1 << 16
@@ -57,12 +58,24 @@ class CheckpointMeta:
     parent: str | None = None                          # checkpoint it was initialised from
     created: str = field(default_factory=_now)
     version: str = __version__
+    # The pixel scale the network learnt (engine.scale); None in checkpoints older than it.
+    train_scale: TrainScale | None = None
+
+    def learnt_scale(self) -> TrainScale | None:
+        """The recorded scale; for older checkpoints their training size (at the 0.5-2x
+        augmentation every segstudio training used); None when neither is known."""
+        if self.train_scale is not None:
+            return self.train_scale
+        if self.train_size:
+            return TrainScale(tuple(self.train_size), source="train_size")
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["classes"] = self.classes.to_dict()
         d["mean"], d["std"] = list(self.mean), list(self.std)
         d["train_size"] = list(self.train_size) if self.train_size else None
+        d["train_scale"] = self.train_scale.to_dict() if self.train_scale else None
         return d
 
     @classmethod
@@ -143,9 +156,18 @@ def validate_meta(d: Any, cls: type[CheckpointMeta] = CheckpointMeta) -> Checkpo
     parent = _optional(d, "parent", str, "a path")
     created = _optional(d, "created", str, "a date string")
     version = _optional(d, "version", str, "a version string")
+    scale = d.get("train_scale")
+    if scale is not None:
+        try:
+            if not isinstance(scale, dict):
+                raise TypeError
+            scale = TrainScale.from_dict(scale)
+        except (KeyError, TypeError, ValueError):
+            raise MetaSchemaError("train_scale", "must be {image_size: [h, w], scale_range: "
+                                  f"[lo, hi]} or null, got {_kind(scale)}") from None
     known = {"arch": arch, "classes": classes, "mean": mean, "std": std, "train_size": size,
              "metrics": dict(metrics or {}), "settings": dict(settings or {}), "parent": parent,
-             "created": created or "", "version": version or ""}
+             "created": created or "", "version": version or "", "train_scale": scale}
     # Fields added to the dataclass after this validator was written pass through unchecked.
     extra = {f.name: d[f.name] for f in dataclasses.fields(cls)
              if f.name not in known and f.name in d}

@@ -153,6 +153,17 @@ def checkpoint_file(text: str) -> Path:
     return path
 
 
+SCALE_HELP = ("inference scale: auto (default: resize each image so objects have the size "
+              "the checkpoint learnt, predict, upsample the logits back), native (never "
+              "resize) or a factor such as 0.5")
+
+
+def add_scale_argument(parser: argparse.ArgumentParser) -> None:
+    """--scale for segment/eval/bench, kept as text: commands check it with
+    `engine.scale.parse_scale(args.scale, "--scale")` (a one-line error, exit 2)."""
+    parser.add_argument("--scale", default="auto", metavar="auto|native|F", help=SCALE_HELP)
+
+
 def set_threads(threads: int | None) -> None:
     """Fewer intra-op threads than cores is often faster on a busy machine (no spin-waiting)."""
     if threads:

@@ -21,6 +21,7 @@ from segstudio.engine import distributed as dist_utils
 from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint, unwrap
 from segstudio.engine.device import device_name, execution_policy, select_device
 from segstudio.engine.metrics import ConfusionMatrix
+from segstudio.engine.scale import train_scale_of
 from segstudio.engine.train_setup import Setup, build_setup
 from segstudio.engine.train_state import load_train_state, save_train_state
 from segstudio.engine.train_validate import validate_config
@@ -402,7 +403,8 @@ class _Trainer:
         }
         meta = CheckpointMeta(arch=cfg.arch, classes=s.classes, mean=s.mean, std=s.std,
                               train_size=tuple(cfg.size), metrics=metrics, settings=settings,
-                              parent=str(cfg.init) if cfg.init else None)
+                              parent=str(cfg.init) if cfg.init else None,
+                              train_scale=train_scale_of(s.train_loader.dataset.samples))
         save_checkpoint(s.model, self.out_dir / "last", meta)
         if improved:
             save_checkpoint(s.model, self.out_dir / "best", meta)
