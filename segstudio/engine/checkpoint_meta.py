@@ -163,8 +163,8 @@ def validate_meta(d: Any, cls: type[CheckpointMeta] = CheckpointMeta) -> Checkpo
                 raise TypeError
             scale = TrainScale.from_dict(scale)
         except (KeyError, TypeError, ValueError):
-            raise MetaSchemaError("train_scale", "must be {image_size: [h, w], scale_range: "
-                                  f"[lo, hi]} or null, got {_kind(scale)}") from None
+            raise MetaSchemaError("train_scale", "must be an object with image_size [h, w] and "
+                                  f"scale_range [lo, hi], or null; got {_kind(scale)}") from None
     known = {"arch": arch, "classes": classes, "mean": mean, "std": std, "train_size": size,
              "metrics": dict(metrics or {}), "settings": dict(settings or {}), "parent": parent,
              "created": created or "", "version": version or "", "train_scale": scale}
