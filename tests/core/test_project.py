@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from segstudio.core import project as project_mod
+from segstudio.core import project_store as store_mod
 from segstudio.core.classes import ClassSet, builtin_classes
 from segstudio.core.errors import LabelError, ProjectError, WriteError
 from segstudio.core.labels import write_label
@@ -178,8 +179,8 @@ def test_unwritable_folder_raises_projecterror_and_changes_nothing(plain, monkey
     def refuse(path, obj):
         raise WriteError(path, "cannot write: Read-only file system")
 
-    monkeypatch.setattr(project_mod, "atomic_write_json", refuse)
-    monkeypatch.setattr(project_mod.pf, "append_journal",
+    monkeypatch.setattr(store_mod, "atomic_write_json", refuse)
+    monkeypatch.setattr(store_mod.pf, "append_journal",
                         lambda path, *a: refuse(path, None))
     p = Project.open(plain)
     e = p.entry("img10.png")
@@ -193,9 +194,9 @@ def test_unwritable_folder_raises_projecterror_and_changes_nothing(plain, monkey
 
 def test_batch_defers_project_file_writes(plain, monkeypatch) -> None:
     writes = []
-    real = project_mod.atomic_write_json
+    real = store_mod.atomic_write_json
     monkeypatch.setattr(
-        project_mod, "atomic_write_json", lambda p, o: (writes.append(p), real(p, o))
+        store_mod, "atomic_write_json", lambda p, o: (writes.append(p), real(p, o))
     )
     p = Project.open(plain)
     with p.batch():

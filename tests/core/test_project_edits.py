@@ -156,14 +156,14 @@ def test_batch_records_are_durable_before_segstudio_json_is_rewritten(project) -
 
 
 def test_disk_full_in_a_batch_writes_neither_record_nor_label(project, monkeypatch) -> None:
-    from segstudio.core import project as project_mod
+    from segstudio.core import project_store as store_mod
 
     e = project.entry("b.png")
 
     def full(path, *args):
         raise WriteError(path, "cannot write: No space left on device")
 
-    monkeypatch.setattr(project_mod.pf, "append_journal", full)
+    monkeypatch.setattr(store_mod.pf, "append_journal", full)
     with project.batch(), pytest.raises(ProjectError, match="No space left"):
         project.save_label(e, np.zeros((H, W), np.uint8), state=ImageState.PREDICTED)
     assert project.state(e) is ImageState.UNLABELED
