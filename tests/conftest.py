@@ -12,6 +12,8 @@ os.environ.setdefault("GOMP_SPINCOUNT", "1000")  # see segstudio/__init__.py
 # Keep tests from reaching for a network or a user's hub cache.
 os.environ.setdefault("TORCH_HOME", str(Path(__file__).parent / ".no-torch-home"))
 
+pytest_plugins = ["tests.weights_fixtures"]
+
 CAMVID = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "camvid"
 
 

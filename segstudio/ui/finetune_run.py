@@ -11,10 +11,11 @@ from pyqtgraph.Qt import QtCore
 
 from segstudio.core.project import ImageState
 from segstudio.ui.notifier import Notifier
-from segstudio.ui.workers import TaskWorker, WorkerRunner
+from segstudio.ui.run_controller import RunController
+from segstudio.ui.workers import TaskWorker
 
 
-class FinetuneRun(QtCore.QObject):
+class FinetuneRun(RunController):
     """`finished(checkpoint path or '')` when a run ends; `models_changed()` when the
     project's runs or its active model changed (the Model panel re-lists them)."""
 
@@ -26,21 +27,11 @@ class FinetuneRun(QtCore.QObject):
         super().__init__(parent)
         self.dock = finetune_dock
         self.notify = notifier
-        self.session = None
-        self.runner = WorkerRunner(self)
-        self._worker: TaskWorker | None = None
         self._last_event = None
         # Set by the window: what to do once a new model became active.
         self.offer_resegment: Callable[[str, str], bool] = lambda title, text: False
         self.dialog_parent = None
         finetune_dock.cancel.connect(self.runner.cancel)
-
-    def set_session(self, session) -> None:
-        self.session = session
-
-    @property
-    def busy(self) -> bool:
-        return self.runner.busy
 
     def describe(self) -> str:
         """Where the running fine-tune is, for the question before quitting."""
@@ -114,18 +105,14 @@ class FinetuneRun(QtCore.QObject):
         if not resume and settings.train_edited and counts[ImageState.EDITED]:
             what += f" and the touched pixels of {counts[ImageState.EDITED]} edited one(s)"
         self.dock.status.setText(what + "…")
-        self._worker = worker
-        self.runner.start(worker)
+        self._launch(worker)
         self.models_changed.emit()
         return True
 
     # -- progress ------------------------------------------------------------------------
-    def _mine(self) -> bool:
-        return self.sender() is not None and self.sender() is self._worker
-
     @QtCore.Slot(object)
     def _on_event(self, event) -> None:
-        if not self._mine():
+        if not self._current():
             return
         self._last_event = event
         self.dock.show_event(event)
@@ -135,16 +122,13 @@ class FinetuneRun(QtCore.QObject):
 
     @QtCore.Slot(object)
     def _on_done(self, outcome) -> None:
-        if self._mine():
+        if self._current():
             self._outcome = outcome
 
     @QtCore.Slot(bool, str)
     def _on_finished(self, cancelled: bool, error: str) -> None:
-        worker = self.sender()
-        self.runner.release(worker)
-        if worker is None or worker is not self._worker:
-            return
-        self._finish(error)
+        if self._released():
+            self._finish(error)
 
     def _finish(self, error: str) -> None:
         self._worker = None

@@ -17,13 +17,14 @@ from pyqtgraph.Qt import QtCore
 from segstudio.core.errors import SegstudioError
 from segstudio.core.project import ImageEntry, ImageState
 from segstudio.ui.notifier import Notifier
-from segstudio.ui.workers import TaskWorker, WorkerRunner
+from segstudio.ui.run_controller import RunController
+from segstudio.ui.workers import TaskWorker
 
 DONE_WORDS = {"predicted": "new prediction", "merged": "kept your edits, rest re-predicted",
               "replaced": "replaced (undo brings the old label back)", "kept": "kept reviewed"}
 
 
-class SegmentRun(QtCore.QObject):
+class SegmentRun(RunController):
     """`finished(summary)` when a run ends; `classes_adopted()` when a label-less project took
     the checkpoint's classes (the window re-shows the image with them)."""
 
@@ -34,22 +35,12 @@ class SegmentRun(QtCore.QObject):
         super().__init__(parent)
         self.dock = model_dock
         self.notify = notifier
-        self.session = None
-        self.runner = WorkerRunner(self)
-        self._worker: TaskWorker | None = None
         self._stats: Counter[str] = Counter()
         self._total = 0
         self._started = 0.0
         self._overwrite: set[str] = set()
         self.active_checkpoint: Callable[[], object] = lambda: None
         model_dock.cancel.connect(self.runner.cancel)
-
-    def set_session(self, session) -> None:
-        self.session = session
-
-    @property
-    def busy(self) -> bool:
-        return self.runner.busy
 
     # -- what to segment -----------------------------------------------------------------
     def segment_entry(self, entry: ImageEntry) -> bool:
@@ -142,8 +133,7 @@ class SegmentRun(QtCore.QObject):
         self._started = time.perf_counter()
         self.dock.set_running(True)
         self.dock.show_progress(0, len(entries), -1)
-        self._worker = worker
-        self.runner.start(worker)
+        self._launch(worker)
         return True
 
     def _classes_fit(self, checkpoint) -> bool:
@@ -165,10 +155,6 @@ class SegmentRun(QtCore.QObject):
             names = ", ".join(self.session.project.classes.names)
             self.notify.status(f"classes taken from the checkpoint: {names}", 15000)
         return True
-
-    def _current(self) -> bool:
-        # A cancelled run's queued signals may arrive after another run has started.
-        return self.sender() is not None and self.sender() is self._worker
 
     @QtCore.Slot(object)
     def _on_item(self, item) -> None:
@@ -193,11 +179,8 @@ class SegmentRun(QtCore.QObject):
 
     @QtCore.Slot(bool, str)
     def _on_finished(self, cancelled: bool, error: str) -> None:
-        worker = self.sender()
-        self.runner.release(worker)
-        if worker is None or worker is not self._worker:
-            return
-        self._finish(cancelled, error)
+        if self._released():
+            self._finish(cancelled, error)
 
     def _finish(self, cancelled: bool, error: str) -> None:
         self._worker = None

@@ -9,20 +9,8 @@ import pytest
 from PIL import Image
 from tqdm import tqdm
 
-from segstudio.cli import main
 from segstudio.core.labels import read_label
-
-
-def _cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _one_line_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+from tests.cli_helpers import one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +46,7 @@ def test_segment_scales_and_writes_native_size(capsys, learnt_ckpt, tmp_path):
     outputs = {}
     for scale in ("auto", "0.1", "native"):
         out = tmp_path / f"out_{scale}"
-        code, stdout, _ = _cli(capsys, "segment", image, "--checkpoint", learnt_ckpt,
+        code, stdout, _ = run_cli(capsys, "segment", image, "--checkpoint", learnt_ckpt,
                                "--out", out, "--scale", scale, "--tile", "256")
         assert code == 0 and "wrote 1 label maps" in stdout
         outputs[scale] = read_label(out / "photo.png")
@@ -75,15 +63,15 @@ def test_bad_scale_is_one_line_and_exit_2(capsys, cli_project, enet_ckpt, tmp_pa
     argv = [command, cli_project, "--checkpoint", enet_ckpt, f"--scale={bad}"]
     if command == "segment":
         argv += ["--out", tmp_path / "o"]
-    code, _, err = _cli(capsys, *argv)
-    assert code == 2 and "--scale" in _one_line_error(err)
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and "--scale" in one_line_error(err)
     assert not (tmp_path / "o").exists()
 
 
 def test_eval_takes_a_scale(capsys, cli_project, learnt_ckpt):
     results = {}
     for scale in ("native", "auto", "2"):
-        code, out, _ = _cli(capsys, "eval", cli_project, "--checkpoint", learnt_ckpt,
+        code, out, _ = run_cli(capsys, "eval", cli_project, "--checkpoint", learnt_ckpt,
                             "--json", "--scale", scale)
         assert code == 0
         results[scale] = json.loads(out)
@@ -108,7 +96,7 @@ def test_segment_bar_shows_the_tiles_of_a_big_image():
 
 
 def test_bench_tiles_json(capsys):
-    code, out, _ = _cli(capsys, "bench", "tiles", "--size", "300x400", "--tile", "128",
+    code, out, _ = run_cli(capsys, "bench", "tiles", "--size", "300x400", "--tile", "128",
                         "--overlap", "16", "--json")
     assert code == 0
     r = json.loads(out)
@@ -122,15 +110,15 @@ def test_bench_tiles_json(capsys):
 
 
 def test_bench_tiles_table_and_scale(capsys):
-    code, out, _ = _cli(capsys, "bench", "tiles", "--size", "720x960", "--tile", "256",
+    code, out, _ = run_cli(capsys, "bench", "tiles", "--size", "720x960", "--tile", "256",
                         "--scale", "auto", "--end-to-end")
     assert code == 0
     assert "ratio" in out and "peak memory" in out and "end to end: auto" in out
-    code, _, err = _cli(capsys, "bench", "tiles", "--scale", "zero")
-    assert code == 2 and "--scale" in _one_line_error(err)
+    code, _, err = run_cli(capsys, "bench", "tiles", "--scale", "zero")
+    assert code == 2 and "--scale" in one_line_error(err)
 
 
 def test_bench_predict_takes_a_scale(capsys):
-    code, out, _ = _cli(capsys, "bench", "predict", "--images", "2", "--rounds", "1",
+    code, out, _ = run_cli(capsys, "bench", "predict", "--images", "2", "--rounds", "1",
                         "--scale", "native", "--json")
     assert code == 0 and json.loads(out)["scale"] == "native"

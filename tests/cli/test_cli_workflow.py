@@ -9,23 +9,8 @@ import shutil
 import numpy as np
 from PIL import Image
 
-from segstudio.cli import main
 from segstudio.core.project import ImageState, Project
-
-
-def _cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:      # argparse's own refusals: one line, exit 2
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+from tests.cli_helpers import one_line_error, run_cli
 
 
 def _snapshot(folder):
@@ -39,11 +24,11 @@ def test_out_never_writes_over_input_images(capsys, enet_ckpt, tmp_path):
     for i in range(3):
         Image.fromarray(np.full((40, 50, 3), 60 * i, np.uint8)).save(pngs / f"{i}.png")
     before = _snapshot(pngs)
-    code, _, err = _cli(capsys, "segment", pngs, "--out", pngs, "--checkpoint", enet_ckpt)
-    assert code == 2 and "over an input image" in _error(err)
-    code, _, err = _cli(capsys, "segment", pngs, "--out", pngs, "--checkpoint", enet_ckpt,
+    code, _, err = run_cli(capsys, "segment", pngs, "--out", pngs, "--checkpoint", enet_ckpt)
+    assert code == 2 and "over an input image" in one_line_error(err)
+    code, _, err = run_cli(capsys, "segment", pngs, "--out", pngs, "--checkpoint", enet_ckpt,
                         "--overwrite")
-    assert code == 2 and "over an input image" in _error(err)
+    assert code == 2 and "over an input image" in one_line_error(err)
     assert _snapshot(pngs) == before
 
 
@@ -51,25 +36,25 @@ def test_out_refuses_existing_files_and_project_labels(capsys, cli_project, enet
                                                        tmp_path):
     project = shutil.copytree(cli_project, tmp_path / "proj")
     labels_before = _snapshot(project / "labels")
-    code, _, err = _cli(capsys, "segment", project / "images", "--out", project / "labels",
+    code, _, err = run_cli(capsys, "segment", project / "images", "--out", project / "labels",
                         "--checkpoint", enet_ckpt, "--overwrite")
-    assert code == 2 and "labels folder of the project" in _error(err)
+    assert code == 2 and "labels folder of the project" in one_line_error(err)
     assert _snapshot(project / "labels") == labels_before
     out = tmp_path / "out"
     out.mkdir()
     (out / "scene_03.png").write_bytes(b"someone's file")
-    code, _, err = _cli(capsys, "segment", project / "images", "--out", out,
+    code, _, err = run_cli(capsys, "segment", project / "images", "--out", out,
                         "--checkpoint", enet_ckpt)
-    line = _error(err)
+    line = one_line_error(err)
     assert code == 2 and "scene_03.png exists" in line and "--overwrite" in line
     assert sorted(p.name for p in out.iterdir()) == ["scene_03.png"]   # nothing written
-    code, _, _ = _cli(capsys, "segment", project / "images", "--out", out,
+    code, _, _ = run_cli(capsys, "segment", project / "images", "--out", out,
                       "--checkpoint", enet_ckpt, "--overwrite")
     assert code == 0 and len(list(out.iterdir())) == 5
     (tmp_path / "afile").write_text("x")
-    code, _, err = _cli(capsys, "segment", project / "images", "--out", tmp_path / "afile",
+    code, _, err = run_cli(capsys, "segment", project / "images", "--out", tmp_path / "afile",
                         "--checkpoint", enet_ckpt)
-    assert code == 2 and "is a file" in _error(err)
+    assert code == 2 and "is a file" in one_line_error(err)
 
 
 def test_segment_project_in_place_by_state(capsys, cli_project, enet_ckpt, tmp_path):
@@ -84,7 +69,7 @@ def test_segment_project_in_place_by_state(capsys, cli_project, enet_ckpt, tmp_p
     mask[:8, :8] = 3
     p.save_label(edited, mask, state=ImageState.PREDICTED, overwrite_reviewed=True)
     p.save_label(edited, mask, state=ImageState.EDITED, touched=touched)
-    code, out, _ = _cli(capsys, "segment", root, "--checkpoint", enet_ckpt)
+    code, out, _ = run_cli(capsys, "segment", root, "--checkpoint", enet_ckpt)
     assert code == 0, out
     assert "1 unlabeled image(s) get the new prediction" in out
     assert "1 edited image(s) keep every pixel you painted" in out
@@ -96,22 +81,22 @@ def test_segment_project_in_place_by_state(capsys, cli_project, enet_ckpt, tmp_p
     assert fresh.state(edited) is ImageState.EDITED
     assert fresh.counts()[ImageState.PREDICTED] == 1
     # Naming a reviewed image replaces it, and says so.
-    code, out, _ = _cli(capsys, "segment", root, "--checkpoint", enet_ckpt,
+    code, out, _ = run_cli(capsys, "segment", root, "--checkpoint", enet_ckpt,
                         "--replace-reviewed", reviewed.key)
     assert code == 0 and "1 reviewed, replaced as asked" in out
     assert Project.open(root).state(reviewed) is ImageState.PREDICTED
-    code, _, err = _cli(capsys, "segment", root, "--replace-reviewed", "nope.png",
+    code, _, err = run_cli(capsys, "segment", root, "--replace-reviewed", "nope.png",
                         "--checkpoint", enet_ckpt)
-    assert code == 2 and "nope.png" in _error(err)
+    assert code == 2 and "nope.png" in one_line_error(err)
 
 
 def test_train_project_records_the_run_and_runs_lists_it(capsys, cli_project, tmp_path):
     root = shutil.copytree(cli_project, tmp_path / "proj")
-    code, out, _ = _cli(capsys, "train", root, "--steps", "20", "--size", "48x64",
+    code, out, _ = run_cli(capsys, "train", root, "--steps", "20", "--size", "48x64",
                         "--batch", "2", "--device", "cpu")
     assert code == 0, out
     assert "enet #1: finished" in out and "made active" in out
-    code, out, _ = _cli(capsys, "runs", root, "--json")
+    code, out, _ = run_cli(capsys, "runs", root, "--json")
     rows = json.loads(out)
     run = rows[0]
     assert {"path", "arch", "status", "miou", "start_miou", "parent", "active"} <= set(run)
@@ -120,16 +105,16 @@ def test_train_project_records_the_run_and_runs_lists_it(capsys, cli_project, tm
     assert rows[-1]["kind"] == "shipped" and not rows[-1]["active"]
     # The button's settings were kept as the project's.
     assert Project.open(root).settings["finetune"]["steps"] == 20
-    code, out, _ = _cli(capsys, "runs", root)
+    code, out, _ = run_cli(capsys, "runs", root)
     assert code == 0 and "* enet #1" in out
 
 
 def test_train_project_refusals(capsys, cli_project, tmp_path):
     root = shutil.copytree(cli_project, tmp_path / "proj")
-    code, _, err = _cli(capsys, "train", root, "--epochs", "3")
-    assert code == 2 and "--epochs (use --steps)" in _error(err)
-    code, _, err = _cli(capsys, "train", root, "--resume")
-    assert code == 2 and "no cancelled or interrupted run" in _error(err)
-    code, _, err = _cli(capsys, "train", tmp_path / "proj" / "images" / "scene_01.png",
+    code, _, err = run_cli(capsys, "train", root, "--epochs", "3")
+    assert code == 2 and "--epochs (use --steps)" in one_line_error(err)
+    code, _, err = run_cli(capsys, "train", root, "--resume")
+    assert code == 2 and "no cancelled or interrupted run" in one_line_error(err)
+    code, _, err = run_cli(capsys, "train", tmp_path / "proj" / "images" / "scene_01.png",
                         "--steps", "1")
-    assert code == 2 and "scene_01.png" in _error(err)
+    assert code == 2 and "scene_01.png" in one_line_error(err)

@@ -15,27 +15,14 @@ import pytest
 from segstudio.cli import main
 from segstudio.engine import weights
 from segstudio.engine.weights import registered
-from tests.weights_server import WeightsServer
+from tests.weights_fixtures import cache_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with WeightsServer() as s:
-        yield s
-
-
 @pytest.fixture(autouse=True)
-def torch_home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.delenv(weights.MIRROR_ENV, raising=False)
-    return tmp_path / "torch-home"
-
-
-def cache_files() -> list[str]:
-    folder = weights.cache_dir()
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+def _empty_cache(torch_home):
+    """Every test starts with an empty hub cache (tests.weights_fixtures)."""
 
 
 def test_list_json_has_every_entry_with_presence(capsys, server):

@@ -22,26 +22,12 @@ from segstudio.engine.weights import (
     import_file,
     registered,
 )
-from tests.weights_server import WeightsServer
-
-
-@pytest.fixture(scope="module")
-def server():
-    with WeightsServer() as s:
-        yield s
+from tests.weights_fixtures import cache_files
 
 
 @pytest.fixture(autouse=True)
-def torch_home(tmp_path, monkeypatch) -> Path:
-    """An empty hub cache per test; no mirror from the environment."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.delenv(weights.MIRROR_ENV, raising=False)
-    return tmp_path / "torch-home"
-
-
-def cache_files() -> list[str]:
-    folder = weights.cache_dir()
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+def _empty_cache(torch_home):
+    """Every test starts with an empty hub cache (tests.weights_fixtures)."""
 
 
 def one_line_naming(exc: BaseException, name: str) -> str:

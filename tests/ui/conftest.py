@@ -95,3 +95,16 @@ def shown_canvas(qtbot):
         return canvas
 
     return make
+
+
+@pytest.fixture
+def window(qtbot):
+    """A main window, shown at 1200x800, with no folder open; its runs wound up after."""
+    from segstudio.ui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    yield w
+    w.runs.cancel_all(wait=True)

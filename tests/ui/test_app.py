@@ -7,22 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from pyqtgraph.Qt import QtWidgets
 
 from segstudio.core.labels import read_label
 from segstudio.core.project import ImageState, Project
-from segstudio.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    yield w
-    w.runs.cancel_all(wait=True)
 
 
 def _use_checkpoint(window, path):

@@ -7,25 +7,13 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-import pytest
 from pyqtgraph.Qt import QtWidgets
 
 from segstudio.core.project import ImageState, Project
 from segstudio.core.sample import make_sample_project
-from segstudio.ui.main_window import MainWindow
 
 YES = QtWidgets.QMessageBox.StandardButton.Yes
 NO = QtWidgets.QMessageBox.StandardButton.No
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    yield w
-    w.runs.cancel_all(wait=True)
 
 
 def _paint(window, value, x, y, radius=4):

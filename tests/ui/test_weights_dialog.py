@@ -3,35 +3,19 @@ the size before the download, progress, Cancel, errors, Import from file."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pyqtgraph.Qt import QtWidgets
 
-from segstudio.engine import weights
 from segstudio.engine.weights import registered
 from segstudio.ui.dialogs.weights import WeightsDialog, offer_backbone_download
-from tests.weights_server import WeightsServer
+from tests.weights_fixtures import cache_files
 
 YES = QtWidgets.QMessageBox.StandardButton.Yes
 
 
-@pytest.fixture(scope="module")
-def server():
-    with WeightsServer() as s:
-        yield s
-
-
 @pytest.fixture(autouse=True)
-def torch_home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.delenv(weights.MIRROR_ENV, raising=False)
-    return tmp_path / "torch-home"
-
-
-def cache_files() -> list[str]:
-    folder = weights.cache_dir()
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+def _empty_cache(torch_home):
+    """Every test starts with an empty hub cache (tests.weights_fixtures)."""
 
 
 @pytest.fixture

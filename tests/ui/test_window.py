@@ -14,13 +14,10 @@ from segstudio.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, sample_root):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    assert w.open_folder(sample_root)
-    yield w
-    w.runs.cancel_all(wait=True)
+def window(window, sample_root):
+    """The conftest's window with the sample project open."""
+    assert window.open_folder(sample_root)
+    return window
 
 
 def test_filter_counts_and_worst_first(window):
