@@ -12,6 +12,9 @@ from pathlib import Path
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 CHOOSE_FILE = "__choose__"
+NO_MODEL = "(none fits yet)"
+NO_MODEL_NOTE = ("No model fits this project's classes yet: fine-tune one, or choose a "
+                 "checkpoint file.")
 ACTIVE_MARK = "● "
 
 
@@ -24,9 +27,15 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s left"
 
 
+def run_name(choice) -> str:
+    return (choice.record or {}).get("name") or choice.path.parent.name
+
+
 class ModelDock(QtWidgets.QDockWidget):
-    """Emits `segment_image`, `segment_all`, `resegment`, `cancel`, `resume(record)` and
-    `checkpoint_changed(path or '')` when the user picks a model (or a file)."""
+    """Emits `segment_image`, `segment_all`, `resegment`, `cancel`, `resume(record)`,
+    `checkpoint_changed(path or '')` when the user picks a model (or a file), and
+    `rename_run(record, name)` / `delete_run(record)` from the runs menu (the "⋯" button
+    beside the list, or a right click on a run in the open list)."""
 
     segment_image = QtCore.Signal()
     segment_all = QtCore.Signal()
@@ -34,6 +43,8 @@ class ModelDock(QtWidgets.QDockWidget):
     cancel = QtCore.Signal()
     resume = QtCore.Signal(object)
     checkpoint_changed = QtCore.Signal(str)
+    rename_run = QtCore.Signal(object, str)
+    delete_run = QtCore.Signal(object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Model", parent)
@@ -48,7 +59,7 @@ class ModelDock(QtWidgets.QDockWidget):
         self.checkpoint.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.checkpoint.setMinimumContentsLength(12)
+        self.checkpoint.setMinimumContentsLength(10)
         self.checkpoint.activated.connect(self._checkpoint_activated)
         self.checkpoint.currentIndexChanged.connect(self._show_note)
         self.note = QtWidgets.QLabel("")
@@ -60,15 +71,29 @@ class ModelDock(QtWidgets.QDockWidget):
         self.resume_button.setVisible(False)
         self.device = QtWidgets.QLabel("…")
         self.device.setWordWrap(True)
+        self.runs_button = QtWidgets.QToolButton()
+        self.runs_button.setText("⋯")
+        self.runs_button.setToolTip("Rename or delete this project's fine-tune runs")
+        self.runs_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.runs_menu = QtWidgets.QMenu(self)
+        self.runs_menu.aboutToShow.connect(self._fill_runs_menu)
+        self.runs_button.setMenu(self.runs_menu)
+        popup = self.checkpoint.view()
+        popup.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        popup.customContextMenuRequested.connect(self._popup_menu)
+        model_row = QtWidgets.QHBoxLayout()
+        model_row.setContentsMargins(0, 0, 0, 0)
+        model_row.addWidget(self.checkpoint, 1)
+        model_row.addWidget(self.runs_button)
         form.addRow("Network", self.arch)
-        form.addRow("Model", self.checkpoint)
+        form.addRow("Model", model_row)
         form.addRow(self.note)
         form.addRow(self.resume_button)
         form.addRow("Device", self.device)
         buttons = QtWidgets.QGridLayout()
-        self.segment_image_button = QtWidgets.QPushButton("Segment image")
-        self.segment_all_button = QtWidgets.QPushButton("Segment unlabeled")
-        self.resegment_button = QtWidgets.QPushButton("Re-segment…")
+        self.segment_image_button = _button("Segment image")
+        self.segment_all_button = _button("Segment unlabeled")
+        self.resegment_button = _button("Re-segment…")
         self.resegment_button.setToolTip("Re-predict every image that is not reviewed; edited "
                                          "images keep the pixels you painted")
         self.segment_image_button.clicked.connect(self.segment_image)
@@ -120,7 +145,7 @@ class ModelDock(QtWidgets.QDockWidget):
             if c.active:
                 current = i
         if not any(c.active for c in self._choices):
-            self.checkpoint.insertItem(0, "(no model fits yet: fine-tune or choose a file)", "")
+            self.checkpoint.insertItem(0, NO_MODEL, "")
             current = 0
         self.checkpoint.addItem("Choose file…", CHOOSE_FILE)
         self.checkpoint.setCurrentIndex(current)
@@ -144,10 +169,64 @@ class ModelDock(QtWidgets.QDockWidget):
 
     def _show_note(self, *_args) -> None:
         choice = self.current_choice()
-        self.note.setText("" if choice is None else choice.note)
+        if self.checkpoint.currentText() == NO_MODEL:
+            self.note.setText(NO_MODEL_NOTE)
+        else:
+            self.note.setText("" if choice is None else choice.note)
         record = None if choice is None else choice.record
         self.resume_button.setVisible(bool(record) and choice.status in ("cancelled",
                                                                           "interrupted"))
+
+    # -- runs: rename, delete ------------------------------------------------------------
+    def runs(self) -> list:
+        """The project's runs (choices with a record), newest first."""
+        return [c for c in self._choices if c.record is not None]
+
+    def _fill_runs_menu(self) -> None:
+        self.runs_menu.clear()
+        runs = self.runs()
+        if not runs:
+            self.runs_menu.addAction("(no runs yet: fine-tune to make one)").setEnabled(False)
+            return
+        rename = self.runs_menu.addMenu("&Rename")
+        delete = self.runs_menu.addMenu("&Delete")
+        for choice in runs:
+            self._add_run_actions(rename, delete, choice)
+
+    def _add_run_actions(self, rename: QtWidgets.QMenu, delete: QtWidgets.QMenu,
+                         choice) -> None:
+        name = run_name(choice)
+        act = rename.addAction(name + "…")
+        act.triggered.connect(lambda _c=False, c=choice: self.ask_rename(c))
+        why = " (active model)" if choice.active else \
+            " (training)" if choice.status == "running" else ""
+        act = delete.addAction(name + (why or "…"))
+        act.setEnabled(not why)
+        act.setToolTip("make another model active first" if choice.active else "")
+        act.triggered.connect(lambda _c=False, c=choice: self.delete_run.emit(c.record))
+
+    def _popup_menu(self, pos: QtCore.QPoint) -> None:
+        """Right click on a run in the open list: rename or delete that one."""
+        view = self.checkpoint.view()
+        index = view.indexAt(pos)
+        data = self.checkpoint.itemData(index.row()) if index.isValid() else None
+        choice = next((c for c in self.runs() if str(c.path) == data), None)
+        if choice is None:
+            return
+        where = view.mapToGlobal(pos)
+        menu = QtWidgets.QMenu(self)
+        self._add_run_actions(menu, menu, choice)
+        acts = menu.actions()
+        acts[0].setText("Rename " + acts[0].text())
+        acts[1].setText("Delete " + acts[1].text())
+        self.checkpoint.hidePopup()
+        menu.exec(where)
+
+    def ask_rename(self, choice) -> None:
+        name, ok = QtWidgets.QInputDialog.getText(
+            self, "Rename run", "New name of the run:", text=run_name(choice))
+        if ok and name.strip():
+            self.rename_run.emit(choice.record, name.strip())
 
     def _resume_clicked(self) -> None:
         choice = self.current_choice()
@@ -188,3 +267,11 @@ class ModelDock(QtWidgets.QDockWidget):
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total}")
         self.eta.setText(format_eta(eta_s) if done < total else "finishing…")
+
+
+def _button(text: str) -> QtWidgets.QToolButton:
+    """As wide as its text (push buttons take at least 75 px), filling its grid cell."""
+    b = QtWidgets.QToolButton()
+    b.setText(text)
+    b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+    return b
