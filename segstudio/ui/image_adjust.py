@@ -14,12 +14,13 @@ import numpy as np
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 SAMPLE_PIXELS = 250_000   # "Auto" looks at about this many pixels of any image
+MAX_CONTRAST = 8.0
 
 
 @dataclass(frozen=True)
 class Adjustment:
-    brightness: float = 0.0   # added after contrast, -0.5 .. 0.5 of the range
-    contrast: float = 1.0     # slope around mid-grey, 0.25 .. 4
+    brightness: float = 0.0   # added to the input, -0.5 .. 0.5 of the range
+    contrast: float = 1.0     # slope around mid-grey, 1/8 .. 8
     gamma: float = 1.0        # > 1 brightens the shadows, 0.2 .. 5
 
     @property
@@ -27,9 +28,13 @@ class Adjustment:
         return self == Adjustment()
 
     def lut(self) -> np.ndarray:
-        """The (256,) uint8 table: out = (((x - .5) * contrast + .5 + brightness) ** (1/gamma))."""
+        """The (256,) uint8 table: out = ((x + brightness - .5) * contrast + .5) ** (1/gamma).
+
+        Brightness moves the input before the contrast stretches it around mid-grey, so any
+        display range [lo, hi] is brightness .5 - (lo + hi) / 2 and contrast 1 / (hi - lo)
+        (ImageJ's and napari's "contrast limits", as two sliders)."""
         x = np.arange(256, dtype=np.float64) / 255.0
-        y = np.clip((x - 0.5) * self.contrast + 0.5 + self.brightness, 0.0, 1.0)
+        y = np.clip((x + self.brightness - 0.5) * self.contrast + 0.5, 0.0, 1.0)
         y = y ** (1.0 / self.gamma)
         return np.round(y * 255.0).astype(np.uint8)
 
@@ -44,8 +49,8 @@ def auto_adjustment(rgb: np.ndarray) -> Adjustment:
     lo, hi = np.percentile(luma, (1, 99)) / 255.0
     if hi - lo < 1e-3:
         return Adjustment()
-    contrast = float(np.clip(1.0 / (hi - lo), 0.25, 4.0))
-    brightness = float(np.clip(-((lo - 0.5) * contrast + 0.5), -0.5, 0.5))
+    contrast = float(np.clip(1.0 / (hi - lo), 1 / MAX_CONTRAST, MAX_CONTRAST))
+    brightness = float(np.clip(0.5 - (lo + hi) / 2, -0.5, 0.5))
     return Adjustment(round(brightness, 2), round(contrast, 2), 1.0)
 
 
@@ -59,8 +64,9 @@ class AdjustPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.image: np.ndarray | None = None     # what "Auto" measures (set by the window)
         form = QtWidgets.QFormLayout(self)
-        self.brightness = _slider(-50, 50, "Brightness: added to every pixel (display only)")
-        self.contrast = _slider(-100, 100, "Contrast: slope around mid-grey, 1/4x to 4x")
+        self.brightness = _slider(-50, 50, "Brightness: added to every pixel before the "
+                                  "contrast (display only)")
+        self.contrast = _slider(-100, 100, "Contrast: slope around mid-grey, 1/8x to 8x")
         self.gamma = _slider(-100, 100, "Gamma 0.2 to 5; right brightens the shadows")
         self.values = {s: QtWidgets.QLabel() for s in (self.brightness, self.contrast,
                                                         self.gamma)}
@@ -85,12 +91,12 @@ class AdjustPanel(QtWidgets.QWidget):
 
     def adjustment(self) -> Adjustment:
         return Adjustment(self.brightness.value() / 100.0,
-                          float(4.0 ** (self.contrast.value() / 100.0)),
+                          float(MAX_CONTRAST ** (self.contrast.value() / 100.0)),
                           float(5.0 ** (self.gamma.value() / 100.0)))
 
     def set_adjustment(self, adj: Adjustment) -> None:
         for s, v in ((self.brightness, round(adj.brightness * 100)),
-                     (self.contrast, round(100 * np.log(adj.contrast) / np.log(4.0))),
+                     (self.contrast, round(100 * np.log(adj.contrast) / np.log(MAX_CONTRAST))),
                      (self.gamma, round(100 * np.log(adj.gamma) / np.log(5.0)))):
             s.blockSignals(True)
             s.setValue(int(v))

@@ -109,6 +109,17 @@ class RasterItem(pg.GraphicsObject):
         t = painter.deviceTransform()
         scale = max(float(np.hypot(t.m11(), t.m12())), 1e-6)
         step = max(1, int(1.0 / scale))
+        # Only what lands on the device: at 1:1 on an 8000x6000 image the exposed rect can be
+        # the whole image, while the screen shows a window's worth of it.
+        inverse, ok = t.inverted()
+        device = painter.device()
+        if ok and device is not None:
+            dpr = device.devicePixelRatioF()    # whichever space the transform maps to
+            seen = inverse.mapRect(QtCore.QRectF(0, 0, device.width() * dpr,
+                                                 device.height() * dpr))
+            exposed = exposed.intersected(seen.toAlignedRect())
+            if exposed.isEmpty():
+                return
         x0, y0 = exposed.x(), exposed.y()
         x1, y1 = x0 + exposed.width(), y0 + exposed.height()
         sub = self._array[y0:y1:step, x0:x1:step]

@@ -158,8 +158,14 @@ class WindowState(QtCore.QObject):
             w.resizeDocks([w.palette], [max(right, files)], horizontal)
             return
         w.resizeDocks([w.files, w.palette], [files, right], horizontal)
+        height = max(w.height() - 120, 300)
         if self.arranged == 0:
-            w.resizeDocks([w.palette, w.model_dock, w.finetune], [310, 160, 340], vertical)
+            # Classes tall enough for CamVid's 11 classes, Model as tall as it needs,
+            # Fine-tune the rest (its plots side by side).
+            model = w.model_dock.minimumSizeHint().height()
+            classes = int(height * 0.42)
+            w.resizeDocks([w.palette, w.model_dock, w.finetune],
+                          [classes, model, max(height - classes - model, 150)], vertical)
         elif self.arranged == 1:
             w.resizeDocks([w.palette, w.model_dock], [300, 400], vertical)
 
