@@ -36,6 +36,18 @@ def _available(widget: QtWidgets.QWidget) -> QtCore.QRect | None:
     return None if screen is None else screen.availableGeometry()
 
 
+def _height_for_width(dock: QtWidgets.QDockWidget) -> int:
+    """The height a panel needs at its width: word-wrapped notes take more than one line,
+    which the minimum size hint does not count."""
+    body = dock.widget()
+    title = max(dock.minimumSizeHint().height() - body.minimumSizeHint().height(), 0)
+    layout = body.layout()
+    need = body.minimumSizeHint().height()
+    if layout is not None and layout.hasHeightForWidth():
+        need = max(need, layout.heightForWidth(max(dock.width(), body.minimumWidth())))
+    return need + title
+
+
 class WindowState(QtCore.QObject):
     def __init__(self, window: QtWidgets.QMainWindow, settings: Settings) -> None:
         super().__init__(window)
@@ -46,7 +58,8 @@ class WindowState(QtCore.QObject):
         self._timer.setInterval(LAYOUT_SAVE_MS)
         self._timer.timeout.connect(self.save_layout)
         self._restoring = False
-        self.arranged = 0     # tabs of the last default arrangement: 0 stacked, 1, 2
+        self.arranged = 0     # tabs of the last default arrangement: 0 stacked ... 3
+        self._fresh = False   # arranged but not yet sized with the panels shown
 
     def _key(self, name: str) -> str:
         """Layouts per scale factor: `window/1.5x/state`."""
@@ -109,6 +122,7 @@ class WindowState(QtCore.QObject):
         w.model_dock.raise_()
         w.palette.raise_()
         self.size_docks()
+        self._fresh = True
 
     def _place(self, tabs: int) -> None:
         """Files on the left; on the right Classes, Model and Fine-tune stacked (0), Model
@@ -158,16 +172,22 @@ class WindowState(QtCore.QObject):
             w.resizeDocks([w.palette], [max(right, files)], horizontal)
             return
         w.resizeDocks([w.files, w.palette], [files, right], horizontal)
-        height = max(w.height() - 120, 300)
+        # Heights: what the right-hand column has now once the panels show (an estimate
+        # before), Classes tall enough for CamVid's 11 classes, Model as tall as it needs.
+        column = [d for d in (w.palette, w.model_dock, w.finetune) if d.isVisible()]
+        height = sum(d.height() for d in column) if len(column) == 3 else w.height() - 120
+        height = max(height, 300)
+        rows = max(11, w.palette.list.count())
+        row = w.palette.list.sizeHintForRow(0) if w.palette.list.count() else \
+            w.palette.list.fontMetrics().height() + 4
+        classes = min(int(height * 0.45), w.palette.minimumSizeHint().height()
+                      + row * (rows - 4))
+        model = _height_for_width(w.model_dock)
         if self.arranged == 0:
-            # Classes tall enough for CamVid's 11 classes, Model as tall as it needs,
-            # Fine-tune the rest (its plots side by side).
-            model = w.model_dock.minimumSizeHint().height()
-            classes = int(height * 0.42)
             w.resizeDocks([w.palette, w.model_dock, w.finetune],
                           [classes, model, max(height - classes - model, 150)], vertical)
         elif self.arranged == 1:
-            w.resizeDocks([w.palette, w.model_dock], [300, 400], vertical)
+            w.resizeDocks([w.palette, w.model_dock], [classes, height - classes], vertical)
 
     def docks_usable(self) -> bool:
         """Every visible panel at least as wide and tall as its contents need to be readable."""
@@ -182,9 +202,13 @@ class WindowState(QtCore.QObject):
     def check_docks(self) -> None:
         """After a project opens the panels show: a layout that leaves one unusable or the
         window off the screen is replaced by the default arrangement for this screen."""
+        fresh, self._fresh = self._fresh, False
         if self.docks_usable() and self._fits_screen():
+            if fresh:        # the default arrangement, sized now that the panels show
+                self.size_docks()
             return
         self.arrange_docks()
+        self._fresh = False
         if not self._fits_screen():
             avail = _available(self.w)
             if avail is not None:

@@ -372,6 +372,7 @@ def _button(text: str) -> QtWidgets.QToolButton:
     """A button as wide as its text (a QPushButton is at least 75 px: too wide at scale 2)."""
     b = QtWidgets.QToolButton()
     b.setText(text)
+    b.setMinimumHeight(QtWidgets.QPushButton(text).sizeHint().height())   # as tall as one
     b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
                     QtWidgets.QSizePolicy.Policy.Fixed)
     return b

@@ -50,7 +50,12 @@ class ModelDock(QtWidgets.QDockWidget):
         super().__init__("Model", parent)
         self.setObjectName("ModelDock")
         body = QtWidgets.QWidget()
-        form = QtWidgets.QFormLayout(body)
+        outer = QtWidgets.QVBoxLayout(body)
+        form = QtWidgets.QFormLayout()
+        outer.addLayout(form)
+        # Spare height goes below the buttons. (A Maximum size policy instead capped the
+        # panel at a size hint that counts a wrapped note as one line, squashing the buttons.)
+        outer.addStretch(1)
         self.arch = QtWidgets.QComboBox()
         self.arch.setToolTip("Architecture that fine-tuning trains")
         self.checkpoint = QtWidgets.QComboBox()
@@ -113,8 +118,6 @@ class ModelDock(QtWidgets.QDockWidget):
         form.addRow(progress)
         self.eta = QtWidgets.QLabel("")
         form.addRow(self.eta)
-        body.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
-                           QtWidgets.QSizePolicy.Policy.Maximum)
         self.setWidget(body)
         self._choices: list = []
         self.set_running(False)
@@ -173,6 +176,7 @@ class ModelDock(QtWidgets.QDockWidget):
             self.note.setText(NO_MODEL_NOTE)
         else:
             self.note.setText("" if choice is None else choice.note)
+        self.note.setVisible(bool(self.note.text()))   # no empty row in the form
         record = None if choice is None else choice.record
         self.resume_button.setVisible(bool(record) and choice.status in ("cancelled",
                                                                           "interrupted"))
@@ -273,5 +277,6 @@ def _button(text: str) -> QtWidgets.QToolButton:
     """As wide as its text (push buttons take at least 75 px), filling its grid cell."""
     b = QtWidgets.QToolButton()
     b.setText(text)
+    b.setMinimumHeight(QtWidgets.QPushButton(text).sizeHint().height())   # as tall as one
     b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
     return b

@@ -57,6 +57,7 @@ class PaletteDock(QtWidgets.QDockWidget):
             # so the panel stays narrow enough for a 1280-px screen at scale 2.
             b = QtWidgets.QToolButton()
             b.setText(text)
+            b.setMinimumHeight(QtWidgets.QPushButton(text).sizeHint().height())
             b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                             QtWidgets.QSizePolicy.Policy.Fixed)
             b.clicked.connect(slot)
