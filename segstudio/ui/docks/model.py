@@ -27,6 +27,28 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s left"
 
 
+class WrapLabel(QtWidgets.QLabel):
+    """A word-wrapped label whose minimum height is the height of its lines at its width:
+    layouts (and dock areas) that ignore height-for-width then still leave it room."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def _fit(self) -> None:
+        need = self.heightForWidth(self.width()) if self.text() and self.width() > 0 else 0
+        if need != self.minimumHeight():
+            self.setMinimumHeight(max(need, 0))
+
+
 def run_name(choice) -> str:
     return (choice.record or {}).get("name") or choice.path.parent.name
 
@@ -53,9 +75,10 @@ class ModelDock(QtWidgets.QDockWidget):
         outer = QtWidgets.QVBoxLayout(body)
         form = QtWidgets.QFormLayout()
         outer.addLayout(form)
-        # Spare height goes below the buttons. (A Maximum size policy instead capped the
-        # panel at a size hint that counts a wrapped note as one line, squashing the buttons.)
-        outer.addStretch(1)
+        # The panel never takes more height than its content: the spare goes to Classes and
+        # Fine-tune. The note counts its wrapped lines (WrapLabel), so nothing is squashed.
+        body.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                           QtWidgets.QSizePolicy.Policy.Maximum)
         self.arch = QtWidgets.QComboBox()
         self.arch.setToolTip("Architecture that fine-tuning trains")
         self.checkpoint = QtWidgets.QComboBox()
@@ -67,7 +90,7 @@ class ModelDock(QtWidgets.QDockWidget):
         self.checkpoint.setMinimumContentsLength(10)
         self.checkpoint.activated.connect(self._checkpoint_activated)
         self.checkpoint.currentIndexChanged.connect(self._show_note)
-        self.note = QtWidgets.QLabel("")
+        self.note = WrapLabel("")
         self.note.setWordWrap(True)
         self.resume_button = QtWidgets.QPushButton("Resume this run")
         self.resume_button.setToolTip("Continue a cancelled or interrupted fine-tune from its "
