@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
-from segstudio.ui.commands import COMMANDS, Commands
-
-CLASS_KEYS = tuple(str(i) for i in range(1, 10))  # keys 1-9 pick classes 0-8
+from segstudio.ui.class_keys import CLASS_KEYS
+from segstudio.ui.commands import COMMANDS, TOOL_NAMES, Commands
 
 
 def build_actions(window: QtWidgets.QMainWindow, commands: Commands) -> dict[str, QtGui.QAction]:
@@ -30,15 +29,15 @@ def build_actions(window: QtWidgets.QMainWindow, commands: Commands) -> dict[str
             menus[cmd.menu].addAction(action)
         actions[cmd.name] = action
     tools = QtGui.QActionGroup(window)
-    for name in ("tool_brush", "tool_eraser", "tool_fill", "tool_polygon", "tool_pan"):
+    for name in TOOL_NAMES:
         tools.addAction(actions[name])
-    for i, key in enumerate(CLASS_KEYS):
-        action = QtGui.QAction(f"Class {key}", window)
+    for i, (key, _shown) in enumerate(CLASS_KEYS):
+        action = QtGui.QAction(f"Class {i + 1}", window)
         action.setShortcut(QtGui.QKeySequence(key))
         action.setProperty("needs_project", True)
-        action.triggered.connect(lambda _c=False, i=i: window.palette.select(i))
+        action.triggered.connect(lambda _c=False, i=i: commands.pick_class(i))
         window.addAction(action)
-        actions[f"class_{key}"] = action
+        actions[f"class_{i + 1}"] = action
     return actions
 
 
@@ -55,6 +54,8 @@ def shortcut_rows() -> list[tuple[str, str]]:
         (cmd.text.replace("&", ""), ", ".join(cmd.keys)) for cmd in COMMANDS if cmd.keys
     ]
     rows.append(("Pick class 1-9", "1 … 9"))
+    rows.append(("Pick class 10-18", "Shift+1 … Shift+9"))
+    rows.append(("Pick the class under the cursor", "Ctrl+click (any tool)"))
     rows.append(("Zoom the view", "mouse wheel"))
     rows.append(("Pan the view", "right or middle drag (any tool), left drag (pan tool)"))
     return rows

@@ -31,6 +31,7 @@ class GestureHandler(Protocol):
     def drag_move(self, p0: Point, p1: Point) -> None: ...
     def drag_finish(self, p: Point) -> None: ...
     def click(self, p: Point, double: bool) -> None: ...
+    def pick(self, p: Point) -> None: ...
 
 
 class EditViewBox(pg.ViewBox):
@@ -74,6 +75,9 @@ class EditViewBox(pg.ViewBox):
     def mouseClickEvent(self, ev) -> None:
         if self.handler is not None and ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
+            if ev.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier:
+                self.handler.pick(self._img(ev.pos()))   # eyedropper with any tool
+                return
             self.handler.click(self._img(ev.pos()), ev.double())
         else:
             super().mouseClickEvent(ev)
@@ -81,9 +85,11 @@ class EditViewBox(pg.ViewBox):
 
 class Canvas(QtWidgets.QWidget):
     """Image + overlay view. `cursor_moved(x, y, value)` reports the pixel under the mouse
-    (value = mask class or -1) and `(-1, -1, -1)` when the mouse leaves the image."""
+    (value = mask class or -1) and `(-1, -1, -1)` when the mouse leaves the image;
+    `zoom_changed(factor)` screen pixels per image pixel, when the view zooms."""
 
     cursor_moved = QtCore.Signal(int, int, int)
+    zoom_changed = QtCore.Signal(float)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,11 +128,15 @@ class Canvas(QtWidgets.QWidget):
         self._contours: np.ndarray | None = None
         self._ignore = 255
         self._label_table: list[int] = []
+        self._hidden: frozenset[int] = frozenset()
+        self._zoom = 0.0
         self._brush_radius: float | None = None
         self._overlay_visible = True
         self._contour_mode = False
         self._last_scene_pos: QtCore.QPointF | None = None
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.viewbox.sigRangeChanged.connect(self._range_changed)
+        self.viewbox.sigResized.connect(self._range_changed)
 
     # -- content -------------------------------------------------------------------------
     def set_handler(self, handler: GestureHandler | None) -> None:
@@ -141,7 +151,7 @@ class Canvas(QtWidgets.QWidget):
         """Show `mask` (shared with the MaskDocument, which edits it in place)."""
         self._mask = mask
         self._ignore = ignore_index
-        self._label_table = label_color_table(palette, ignore_index)
+        self._label_table = label_color_table(palette, ignore_index, self._hidden)
         self.label_item.set_indexed(mask, self._label_table)
         self._contours = None
         if self._contour_mode:
@@ -149,9 +159,21 @@ class Canvas(QtWidgets.QWidget):
 
     def set_palette(self, palette: np.ndarray, ignore_index: int) -> None:
         self._ignore = ignore_index
-        self._label_table = label_color_table(palette, ignore_index)
+        self._label_table = label_color_table(palette, ignore_index, self._hidden)
         self.label_item.set_color_table(self._label_table)
         self.contour_item.set_color_table(self._label_table)
+
+    def set_hidden_classes(self, hidden, palette: np.ndarray, ignore_index: int) -> None:
+        """Classes not drawn in the overlay (display only: they stay in the mask)."""
+        self._hidden = frozenset(int(i) for i in hidden)
+        self.set_palette(palette, ignore_index)
+
+    def hidden_classes(self) -> frozenset[int]:
+        return self._hidden
+
+    def set_image_lut(self, lut: np.ndarray | None) -> None:
+        """Brightness / contrast / gamma of the image on screen (None: as it is)."""
+        self.image_item.set_lut(lut)
 
     def set_confidence(self, confidence: np.ndarray | None) -> None:
         """`confidence`: (H, W) uint8, 255 = certain; None hides the view's content."""
@@ -227,6 +249,20 @@ class Canvas(QtWidgets.QWidget):
 
     def zoom(self, factor: float) -> None:
         self.viewbox.scaleBy((1 / factor, 1 / factor))
+
+    def zoom_factor(self) -> float:
+        """Screen (device) pixels per image pixel: 1.0 is 1:1, 0.25 shows 4x4 pixels as one."""
+        rect = self.viewbox.viewRect()
+        if rect.width() <= 0 or self.image_item.array is None:
+            return 0.0
+        ratio = self.view.devicePixelRatioF() or 1.0
+        return self.viewbox.width() * ratio / rect.width()
+
+    def _range_changed(self, *_args) -> None:
+        zoom = self.zoom_factor()
+        if zoom > 0 and abs(zoom - self._zoom) > 1e-9:
+            self._zoom = zoom
+            self.zoom_changed.emit(zoom)
 
     # -- cursor --------------------------------------------------------------------------
     def set_brush_radius(self, radius: float | None) -> None:

@@ -141,6 +141,17 @@ class Commands:
         w.command_actions[f"tool_{tool.value}"].setChecked(True)
         w.canvas.set_brush_radius(w.tools.brush_outline_radius())
 
+    def pick_class(self, index: int) -> None:
+        """A class key: paint with class `index` (keys beyond the project's classes: say so)."""
+        w = self.w
+        classes = w.palette.classes
+        if classes is None:
+            return
+        if index >= classes.num_classes:
+            w.notify.status(f"no class {index + 1}: this project has {classes.num_classes}", 3000)
+            return
+        w.palette.select(index)
+
     def brush_smaller(self) -> None:
         s = self.w.toolbar.brush_size
         s.setValue(max(s.minimum(), round(s.value() / 1.25)))
@@ -156,6 +167,9 @@ class Commands:
         if checked and w.session is not None and w.current_key is not None \
                 and w.current_key not in w.session.confidence_maps:
             w.notify.status("no confidence map for this image yet: segment it first")
+
+    def adjust_image(self) -> None:
+        self.w.toolbar.show_adjust_panel()
 
     # -- model ---------------------------------------------------------------------------
     def weights(self) -> None:
@@ -184,6 +198,7 @@ def _tool(tool: Tool) -> Callable[[Commands, bool], None]:
     return lambda c, _checked=True: c._tool(tool)
 
 
+TOOL_NAMES = ("tool_brush", "tool_eraser", "tool_fill", "tool_polygon", "tool_pick", "tool_pan")
 C = Commands
 COMMANDS: tuple[Command, ...] = (
     Command("open_folder", "&Open folder…", ("Ctrl+O",), "File", C.open_folder,
@@ -210,6 +225,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("tool_fill", "&Fill", ("F",), "Tools", _tool(Tool.FILL), checkable=True),
     Command("tool_polygon", "P&olygon (click points, Enter closes)", ("P",), "Tools",
             _tool(Tool.POLYGON), checkable=True),
+    Command("tool_pick", "Pic&k class (eyedropper; Ctrl+click with any tool)", ("I",), "Tools",
+            _tool(Tool.PICK), checkable=True),
     Command("tool_pan", "P&an", ("H",), "Tools", _tool(Tool.PAN), checkable=True),
     Command("brush_smaller", "Brush smaller", ("[",), "Tools", C.brush_smaller),
     Command("brush_larger", "Brush larger", ("]",), "Tools", C.brush_larger),
@@ -223,6 +240,14 @@ COMMANDS: tuple[Command, ...] = (
             lambda c, on: c.w.canvas.set_contour_mode(on), checkable=True),
     Command("confidence_view", "Con&fidence view (low confidence highlighted)", ("K",), "View",
             C.confidence_view, checkable=True),
+    Command("hide_class", "&Hide or show the current class in the overlay", ("V",), "View",
+            lambda c: c.w.palette.toggle_hidden()),
+    Command("solo_class", "&Solo the current class (again: show all)", ("S",), "View",
+            lambda c: c.w.palette.solo()),
+    Command("show_all_classes", "Show every &class", ("Shift+V",), "View",
+            lambda c: c.w.palette.set_hidden(())),
+    Command("adjust_image", "Image &brightness, contrast, gamma…", ("Ctrl+B",), "View",
+            C.adjust_image),
     Command("zoom_fit", "Zoom to &fit", ("Ctrl+0", "0"), "View", lambda c: c.w.canvas.fit()),
     Command("zoom_1to1", "Zoom &1:1", ("Ctrl+1",), "View", lambda c: c.w.canvas.one_to_one()),
     Command("zoom_in", "Zoom &in", ("Ctrl+=", "Ctrl++", "+"), "View",

@@ -19,18 +19,23 @@ from segstudio.core.errors import SegstudioError
 from segstudio.core.project import ImageEntry, ImageState, Project
 from segstudio.ui.actions import build_actions, set_project_actions_enabled
 from segstudio.ui.canvas import Canvas
+from segstudio.ui.class_adding import ClassAdder
+from segstudio.ui.class_keys import install_shift_digits
 from segstudio.ui.commands import Commands
 from segstudio.ui.docks.files import FilesDock
 from segstudio.ui.docks.finetune import FineTuneDock
 from segstudio.ui.docks.model import ModelDock
 from segstudio.ui.docks.palette import PaletteDock
+from segstudio.ui.folder_drop import FolderDrop
 from segstudio.ui.image_loader import ImageLoader, Loaded
+from segstudio.ui.menus import add_panels_menu, add_recent_menu
 from segstudio.ui.notifier import Notifier
 from segstudio.ui.runs import Runs
 from segstudio.ui.session import Session
 from segstudio.ui.settings import Settings
 from segstudio.ui.toolbar import ViewToolbar
 from segstudio.ui.tools import ToolController
+from segstudio.ui.view_controls import ViewControls
 from segstudio.ui.welcome import WelcomePage
 from segstudio.ui.window_state import WindowState
 
@@ -60,6 +65,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack = QtWidgets.QStackedWidget()
         for page in (self.welcome, self.canvas, self.canvas_message):
             self.stack.addWidget(page)
+        # The welcome page's width must not hold the canvas wide once the panels show (a
+        # stack is as wide as its widest page): an explicit minimum instead of the pages'.
+        self.stack.setMinimumSize(120, 120)
         self.setCentralWidget(self.stack)
 
         self.files = FilesDock(self)
@@ -71,11 +79,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area.RightDockWidgetArea, self.palette)
         self.addDockWidget(area.RightDockWidgetArea, self.model_dock)
         self.addDockWidget(area.RightDockWidgetArea, self.finetune)
-        # Narrow side docks leave the canvas most of a 1400-px window; the classes list is
-        # tall enough for CamVid's 11 classes without scrolling.
-        self.resizeDocks([self.files, self.palette], [300, 420], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.palette, self.model_dock, self.finetune], [310, 160, 340],
-                         QtCore.Qt.Orientation.Vertical)
+        # Where the panels go and how large: WindowState.arrange_docks, for the screen.
 
         self.loader = ImageLoader(self)
         self.runs = Runs(self.model_dock, self.finetune, self.notify, self)
@@ -83,12 +87,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runs.finetune.dialog_parent = self
         self.commands = Commands(self)
         self.command_actions = build_actions(self, self.commands)
-        self._add_recent_menu()
+        self.recent_menu = add_recent_menu(self, self.command_actions, self.settings,
+                                           self.open_folder)
+        self.panels_menu = add_panels_menu(
+            self.command_actions, (self.files, self.palette, self.model_dock, self.finetune),
+            lambda: self.state.arrange_docks())
         self.toolbar = ViewToolbar(self.command_actions, self)
         self.addToolBar(self.toolbar)
-        self.cursor_label = QtWidgets.QLabel("")
-        self.cursor_label.setMinimumWidth(220)
-        self.statusBar().addPermanentWidget(self.cursor_label)
+        self.classes = ClassAdder(self.notify, self)
+        self.classes.busy_elsewhere = lambda: self.runs.busy
+        self.view = ViewControls(self.canvas, self.palette, self.tools, self.toolbar,
+                                 self.notify, self)
+        self.view.show_tool = lambda tool: self.command_actions[f"tool_{tool.value}"].setChecked(
+            True)
+        install_shift_digits(self, self.commands.pick_class, lambda: self.session is not None)
+        self.drop = FolderDrop(self)
+        self.drop.watch(self, self.canvas.view.viewport(), self.welcome)
+        self.cursor_label = self.view.cursor_label
+        self.statusBar().addPermanentWidget(self.view.cursor_label)
+        self.statusBar().addPermanentWidget(self.view.zoom_label)
         self.state = WindowState(self, self.settings)
 
         self._connect()
@@ -104,12 +121,17 @@ class MainWindow(QtWidgets.QMainWindow):
     def _connect(self) -> None:
         self.tools.changed.connect(self._stroke_done)
         self.tools.polygon_preview.connect(self.canvas.set_polygon_preview)
-        self.canvas.cursor_moved.connect(self._cursor_moved)
+        self.canvas.cursor_moved.connect(self.view.cursor_moved)
         self.files.activated.connect(self.show_image)
         self.palette.class_selected.connect(lambda i: setattr(self.tools, "value", i))
         self.palette.classes_edited.connect(self._classes_edited)
         self.palette.protect_changed.connect(self._protect_changed)
         self.palette.error.connect(self.notify.error)
+        self.palette.add_requested.connect(self.classes.add)
+        self.classes.added.connect(self.palette.class_added)
+        self.classes.classes_replaced.connect(self._classes_replaced)
+        self.drop.dropped.connect(self.open_folder)
+        self.drop.refused.connect(lambda m: self.notify.status(m))
         self.welcome.open_folder.connect(self.commands.open_folder)
         self.welcome.open_recent.connect(self.open_folder)
         self.welcome.sample.connect(self.commands.sample_project)
@@ -120,30 +142,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.loader.loaded.connect(self._image_loaded)
         self.loader.started.connect(
             lambda key, w, h: self.notify.status(f"loading {key} ({w}x{h})…", 0))
-        self.runs.segment.classes_adopted.connect(self._classes_adopted)
-
-    def _add_recent_menu(self) -> None:
-        """File > Open recent, filled from the settings each time it opens."""
-        owners = self.command_actions["open_folder"].associatedObjects()
-        file_menu = next(o for o in owners if isinstance(o, QtWidgets.QMenu))
-        self.recent_menu = QtWidgets.QMenu("Open &recent", self)
-        file_menu.insertMenu(self.command_actions["sample_project"], self.recent_menu)
-
-        def fill() -> None:
-            self.recent_menu.clear()
-            for folder in self.settings.recent_folders():
-                act = self.recent_menu.addAction(str(folder))
-                act.triggered.connect(lambda _c=False, f=folder: self.open_folder(f))
-            if self.recent_menu.isEmpty():
-                self.recent_menu.addAction("(none yet)").setEnabled(False)
-
-        self.recent_menu.aboutToShow.connect(fill)
+        self.runs.segment.classes_adopted.connect(lambda: self._classes_replaced(-1))
 
     def _set_project_widgets_enabled(self, on: bool) -> None:
         # The welcome page stands alone; the docks and tools appear with a project.
         for dock in (self.files, self.palette, self.model_dock, self.finetune):
             dock.setVisible(on)
         self.toolbar.setVisible(on)
+        self.panels_menu.setEnabled(on)
         self.stack.setCurrentWidget(self.canvas if on else self.welcome)
         set_project_actions_enabled(self.command_actions, on)
 
@@ -183,6 +189,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """Open a folder as the project; False (with a message) when it cannot be used."""
         if not self.confirm_running("Open another folder") or not self.confirm_unsaved():
             return False
+        if self.classes.busy:
+            self.notify.status("void is being moved in the label files; open it afterwards")
+            return False
         try:
             project = Project.open(folder)
             project.entries  # noqa: B018 - list now so a bad folder fails here
@@ -201,10 +210,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.current_key = None
         self.image_shape = None
         self.canvas.clear()
-        self.cursor_label.setText("")
+        self.view.cleared()
         self.files.set_session(self.session)
-        self.palette.set_classes(project.classes)   # also resets "paint only over"
+        self.palette.set_classes(project.classes)   # also resets "paint only over", hidden
         self.runs.set_session(self.session)
+        self.classes.set_session(self.session)
         self.runs.project_opened()
         self.settings.add_recent(project.root)
         self.welcome.refresh_recent()
@@ -219,6 +229,7 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.notify.error(f"{project.images_dir}: no images found", dialog=False)
         self.update_title()
+        self.classes.project_opened()
         return True
 
     def confirm_running(self, what: str) -> bool:
@@ -316,6 +327,7 @@ class MainWindow(QtWidgets.QMainWindow):
         first = self.canvas.image_item.array is None
         old_shape = None if first else self.canvas.image_item.array.shape[:2]
         self.canvas.set_image(result.rgb, fit=first or old_shape != result.rgb.shape[:2])
+        self.view.image_shown(result.rgb)
         self._show_document(result.document)
         if result.document is None:
             self.canvas.label_item.clear()
@@ -353,29 +365,20 @@ class MainWindow(QtWidgets.QMainWindow):
             self.canvas.set_confidence(self.session.confidence_maps.get(key))
         self.update_title()
 
-    def _classes_adopted(self) -> None:
-        """A label-less project took a checkpoint's classes: show them and the image again."""
+    def _classes_replaced(self, select: int = -1) -> None:
+        """The project's classes object was replaced (a label-less project took a
+        checkpoint's classes, or void moved to make room for a class): show the classes and
+        the image again, from the files."""
         self.palette.set_classes(self.session.project.classes)
+        self.runs.refresh_models()      # which models fit depends on the classes
         key, self.current_key = self.current_key, None
         self._show_document(None)
         if key is not None:
             self.show_image(key)
+        if select >= 0:
+            self.palette.select(select)
 
     # -- editing -------------------------------------------------------------------------
-    def _cursor_moved(self, x: int, y: int, value: int) -> None:
-        if x < 0:
-            self.cursor_label.setText("")
-            return
-        text = f"x {x}, y {y}"
-        if value >= 0 and self.session is not None:
-            classes = self.session.project.classes
-            # Numbered as in the classes list and the number keys: from 1.
-            name = (f"{value + 1} {classes.names[value]}" if value < classes.num_classes
-                    else classes.ignore_name if value == classes.ignore_index else str(value))
-            text += f" · {name}"
-        self.cursor_label.setText(text)
-        self.tools.hover((x + 0.5, y + 0.5))
-
     def _protect_changed(self, value: int) -> None:
         if self.session is not None:
             for d in self.session.documents.values():
@@ -387,6 +390,7 @@ class MainWindow(QtWidgets.QMainWindow):
         classes = self.session.project.classes
         self.canvas.set_palette(classes.palette(), classes.ignore_index)
         self.session.persist()
+        self.runs.refresh_models()      # a class added: the old models no longer fit
 
     def _brush_size_changed(self, value: int) -> None:
         self.tools.set_radius(value / 2)

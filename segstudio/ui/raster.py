@@ -31,6 +31,7 @@ class RasterItem(pg.GraphicsObject):
         self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self.paint_count = 0
         self.painted_area = 0.0
+        self._lut: np.ndarray | None = None
 
     @property
     def array(self) -> np.ndarray | None:
@@ -58,6 +59,19 @@ class RasterItem(pg.GraphicsObject):
             self._qimage.setColorTable(color_table)
             self.update()
 
+    def set_lut(self, lut: np.ndarray | None) -> None:
+        """Show an RGB image through a 256-entry uint8 lookup table (None: as it is).
+
+        Display only: the array is never changed. The table is applied at paint time to the
+        exposed part, sampled at screen resolution, so a change costs one repaint of the
+        screen's pixels, not a pass over an 8000x6000 image."""
+        self._lut = None if lut is None else np.ascontiguousarray(lut, np.uint8).reshape(256)
+        self.update()
+
+    @property
+    def lut(self) -> np.ndarray | None:
+        return self._lut
+
     def clear(self) -> None:
         self.prepareGeometryChange()
         self._array = None
@@ -84,7 +98,37 @@ class RasterItem(pg.GraphicsObject):
             return
         self.paint_count += 1
         self.painted_area += exposed.width() * exposed.height()
+        if self._lut is not None and self._array is not None and self._array.ndim == 3:
+            self._paint_through_lut(painter, exposed)
+            return
         painter.drawImage(QtCore.QRectF(exposed), self._qimage, QtCore.QRectF(exposed))
+
+    def _paint_through_lut(self, painter, exposed: QtCore.QRect) -> None:
+        # Image pixels per device pixel: when zoomed out, every step-th pixel is what the
+        # screen shows anyway (Qt's fast transform samples the same way).
+        t = painter.deviceTransform()
+        scale = max(float(np.hypot(t.m11(), t.m12())), 1e-6)
+        step = max(1, int(1.0 / scale))
+        # Only what lands on the device: at 1:1 on an 8000x6000 image the exposed rect can be
+        # the whole image, while the screen shows a window's worth of it.
+        inverse, ok = t.inverted()
+        device = painter.device()
+        if ok and device is not None:
+            dpr = device.devicePixelRatioF()    # whichever space the transform maps to
+            seen = inverse.mapRect(QtCore.QRectF(0, 0, device.width() * dpr,
+                                                 device.height() * dpr))
+            exposed = exposed.intersected(seen.toAlignedRect())
+            if exposed.isEmpty():
+                return
+        x0, y0 = exposed.x(), exposed.y()
+        x1, y1 = x0 + exposed.width(), y0 + exposed.height()
+        sub = self._array[y0:y1:step, x0:x1:step]
+        shown = np.ascontiguousarray(self._lut[sub])
+        h, w = shown.shape[:2]
+        qimage = QtGui.QImage(shown.data, w, h, shown.strides[0],
+                              QtGui.QImage.Format.Format_RGB888)
+        painter.drawImage(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0), qimage,
+                          QtCore.QRectF(0, 0, w, h * 1.0))
 
 
 def argb(color: tuple[int, int, int], alpha: int = 255) -> int:
@@ -92,10 +136,13 @@ def argb(color: tuple[int, int, int], alpha: int = 255) -> int:
     return QtGui.qRgba(r, g, b, alpha)
 
 
-def label_color_table(palette: np.ndarray, ignore_index: int) -> list[int]:
-    """Class colours from ClassSet.palette(); void is transparent so the image shows through."""
+def label_color_table(palette: np.ndarray, ignore_index: int,
+                      hidden: frozenset[int] = frozenset()) -> list[int]:
+    """Class colours from ClassSet.palette(); void and `hidden` classes are transparent so the
+    image shows through."""
     table = [argb(tuple(palette[i])) for i in range(256)]
-    table[ignore_index] = QtGui.qRgba(0, 0, 0, 0)
+    for i in (ignore_index, *hidden):
+        table[i] = QtGui.qRgba(0, 0, 0, 0)
     return table
 
 

@@ -50,6 +50,8 @@ class Runs(QtCore.QObject):
                 "Re-segment", f"Re-segment with {self._active_name()}?"))
         model_dock.checkpoint_changed.connect(self._checkpoint_chosen)
         model_dock.resume.connect(self.resume)
+        model_dock.rename_run.connect(self.rename_run)
+        model_dock.delete_run.connect(self.delete_run)
         model_dock.arch.currentTextChanged.connect(self._arch_changed)
         finetune_dock.start.connect(self.start_fine_tune)
         finetune_dock.settings_changed.connect(self._settings_changed)
@@ -140,6 +142,49 @@ class Runs(QtCore.QObject):
         except (CheckpointHeaderError, SegstudioError) as exc:
             self.notify.error(str(exc), dialog=True)
         self.refresh_models()
+
+    # -- runs: rename, delete ------------------------------------------------------------
+    def rename_run(self, record: dict, name: str) -> bool:
+        from segstudio.engine.workflow import rename_run
+
+        if self.session is None:
+            return False
+        project = self.session.project
+        try:
+            rename_run(project, project.checkpoint_path(record), name)
+        except SegstudioError as exc:
+            self.notify.error(str(exc), dialog=True)
+            return False
+        self.refresh_models()
+        self.notify.status(f"renamed {record.get('name') or 'the run'} to {name}")
+        return True
+
+    def delete_run(self, record: dict) -> bool:
+        """Asks first (it removes files); the workflow refuses the active model."""
+        from segstudio.engine.workflow import delete_run
+        from segstudio.engine.workflow.models import run_folder
+
+        if self.session is None:
+            return False
+        project = self.session.project
+        path = project.checkpoint_path(record)
+        name = record.get("name") or path.name
+        folder = run_folder(project, path)
+        what = (f"Its folder {folder} (its best and last weights and its training state) is "
+                "deleted from disk; this cannot be undone." if folder is not None else
+                f"Only the record goes; {path} is outside the project and stays.")
+        if not self.notify.ask("Delete run", f"Delete the run {name}? {what}",
+                               default_yes=False):
+            return False
+        try:
+            delete_run(project, path)
+        except SegstudioError as exc:
+            self.notify.error(str(exc), dialog=True)
+            self.refresh_models()
+            return False
+        self.refresh_models()
+        self.notify.status(f"deleted the run {name}")
+        return True
 
     # -- actions -------------------------------------------------------------------------
     def segment_current(self) -> bool:

@@ -218,6 +218,12 @@ class Session(QtCore.QObject):
             self.project.classes = classes
             self.documents.clear()
 
+    def forget_documents(self) -> None:
+        """Drop every open document and its undo steps (saved first by the caller): for a
+        change that rewrote the label files under them, such as moving void."""
+        with self._lock:
+            self.documents.clear()
+
     # -- predictions ---------------------------------------------------------------------
     def write_prediction(self, project: Project, entry: ImageEntry, labels: np.ndarray,
                          confidence: np.ndarray | None, overwrite: bool):

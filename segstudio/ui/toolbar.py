@@ -1,8 +1,12 @@
-"""The tool bar: tools, brush size, overlay opacity and the view toggles."""
+"""The tool bar: tools, brush size, overlay opacity, the view toggles and the image's
+brightness / contrast / gamma (a panel that drops down from "Image")."""
 
 from __future__ import annotations
 
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+
+from segstudio.ui.commands import TOOL_NAMES
+from segstudio.ui.image_adjust import AdjustPanel
 
 
 class ViewToolbar(QtWidgets.QToolBar):
@@ -10,16 +14,17 @@ class ViewToolbar(QtWidgets.QToolBar):
         super().__init__("Tools", parent)
         self.setObjectName("ToolsToolbar")
         self.setMovable(False)
-        for name in ("tool_brush", "tool_eraser", "tool_fill", "tool_polygon", "tool_pan"):
+        for name in TOOL_NAMES:
             action = actions[name]
-            action.setIconText(action.text().split(" (")[0].replace("&", ""))
+            short = action.text().split(" (")[0].replace("&", "")
+            action.setIconText(short.split(" ")[0])     # "Pick class" -> "Pick"
             self.addAction(action)
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" Size "))
         self.brush_size = _slider(1, 400, 16, "Brush diameter in image pixels ([ and ])")
         self.addWidget(self.brush_size)
         self.size_label = QtWidgets.QLabel("16 px")
-        self.size_label.setMinimumWidth(48)
+        self.size_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("400 px") + 4)
         self.brush_size.valueChanged.connect(lambda v: self.size_label.setText(f"{v} px"))
         self.addWidget(self.size_label)
         self.addSeparator()
@@ -31,16 +36,40 @@ class ViewToolbar(QtWidgets.QToolBar):
                             ("confidence_view", "Confidence")):
             actions[name].setIconText(short)
             self.addAction(actions[name])
+        # Brightness / contrast / gamma: a panel dropping down from a button (display only).
+        self.adjust = AdjustPanel()
+        self.adjust_button = QtWidgets.QToolButton()
+        self.adjust_button.setText("Image")
+        self.adjust_button.setToolTip("Brightness, contrast and gamma of the image on screen "
+                                      "(display only; Ctrl+B)")
+        self.adjust_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QtWidgets.QMenu(self.adjust_button)
+        holder = QtWidgets.QWidgetAction(menu)
+        holder.setDefaultWidget(self.adjust)
+        menu.addAction(holder)
+        self.adjust_button.setMenu(menu)
+        self.adjust.changed.connect(self._adjusted)
+        self.addWidget(self.adjust_button)
         self.addSeparator()
         for name, short in (("zoom_fit", "Fit"), ("zoom_1to1", "1:1"), ("help", "Keys")):
             actions[name].setIconText(short)
             self.addAction(actions[name])
+
+    def show_adjust_panel(self) -> None:
+        if self.adjust_button.isVisible():
+            self.adjust_button.showMenu()
+        else:   # in the overflow menu of a narrow window: drop it down under the tool bar
+            self.adjust_button.menu().popup(self.mapToGlobal(self.rect().bottomLeft()))
+
+    def _adjusted(self, adj) -> None:
+        # A mark on the button, so an adjusted image is never mistaken for the data.
+        self.adjust_button.setText("Image" if adj.identity else "Image •")
 
 
 def _slider(lo: int, hi: int, value: int, tip: str) -> QtWidgets.QSlider:
     s = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
     s.setRange(lo, hi)
     s.setValue(value)
-    s.setFixedWidth(120)
+    s.setFixedWidth(100)
     s.setToolTip(tip)
     return s

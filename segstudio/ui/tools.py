@@ -7,6 +7,7 @@ which document call a gesture means and reports the changed box so the canvas re
 from __future__ import annotations
 
 import enum
+import math
 
 from pyqtgraph.Qt import QtCore
 
@@ -21,14 +22,19 @@ class Tool(enum.Enum):
     FILL = "fill"
     POLYGON = "polygon"
     PAN = "pan"
+    PICK = "pick"
 
 
 class ToolController(QtCore.QObject):
     """`changed(bbox)` after every edit (bbox may be None when nothing changed);
-    `polygon_preview(points, cursor)` while a polygon is being drawn."""
+    `polygon_preview(points, cursor)` while a polygon is being drawn; `picked(value)` when the
+    eyedropper took the class under the cursor (the pick tool, or Ctrl+click with any tool),
+    and `tool_changed(tool)` when the pick tool hands back to the tool used before it."""
 
     changed = QtCore.Signal(object)
     polygon_preview = QtCore.Signal(list, object)
+    picked = QtCore.Signal(int)
+    tool_changed = QtCore.Signal(object)
 
     MIN_RADIUS, MAX_RADIUS = 0.5, 500.0
 
@@ -40,6 +46,7 @@ class ToolController(QtCore.QObject):
         self.value = 0
         self._stroke = False
         self._polygon: list[Point] = []
+        self._before_pick = Tool.BRUSH
 
     # -- settings ------------------------------------------------------------------------
     def set_document(self, document: MaskDocument | None) -> None:
@@ -50,6 +57,8 @@ class ToolController(QtCore.QObject):
     def set_tool(self, tool: Tool) -> None:
         if tool is not Tool.POLYGON:
             self.cancel_polygon()
+        if tool is Tool.PICK and self.tool is not Tool.PICK:
+            self._before_pick = self.tool
         self.tool = tool
 
     def set_radius(self, radius: float) -> None:
@@ -102,12 +111,27 @@ class ToolController(QtCore.QObject):
             h, w = doc.mask.shape
             if 0 <= x < w and 0 <= y < h:
                 self.changed.emit(doc.fill(x, y, self.value))
+        elif self.tool is Tool.PICK:
+            self.pick(p)
+            # One pick, then back to painting with the class picked.
+            self.set_tool(self._before_pick)
+            self.tool_changed.emit(self.tool)
         elif self.tool is Tool.POLYGON:
             if double:
                 self.finish_polygon()
             else:
                 self._polygon.append(p)
                 self.polygon_preview.emit(list(self._polygon), None)
+
+    def pick(self, p: Point) -> None:
+        """Take the value under `p` (a class, or void) as the one to paint with."""
+        doc = self.document
+        if doc is None:
+            return
+        x, y = math.floor(p[0]), math.floor(p[1])
+        h, w = doc.mask.shape
+        if 0 <= x < w and 0 <= y < h:
+            self.picked.emit(int(doc.mask[y, x]))
 
     def hover(self, p: Point) -> None:
         if self._polygon:

@@ -108,3 +108,27 @@ def window(qtbot):
     w.show()
     yield w
     w.runs.cancel_all(wait=True)
+
+
+@pytest.fixture
+def camvid_like_root(tmp_path) -> Path:
+    """A CamVid-layout project (images/, labels/, classes.json with CamVid's 11 classes and
+    void at 11) of six small generated images, four labelled with greyscale index PNGs."""
+    import numpy as np
+    from PIL import Image
+
+    from segstudio.core.classes import builtin_classes
+
+    root = tmp_path / "camvid-like"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        name = f"0001TP_00{6690 + 30 * i}"
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(
+            root / "images" / f"{name}.png")
+        if i < 4:
+            mask = rng.integers(0, 12, (48, 64)).astype(np.uint8)   # 11 = void
+            Image.fromarray(mask, mode="L").save(root / "labels" / f"{name}.png")
+    builtin_classes("camvid").save(root / "classes.json")
+    return root

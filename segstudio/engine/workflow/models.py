@@ -197,3 +197,66 @@ def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Pat
     if not project.read_only:
         project.save()
     return True
+
+
+def _record_of(project: Project, path: str | Path) -> dict:
+    from segstudio.core.errors import ProjectError
+
+    rel = project.relative_path(path)
+    rec = next((r for r in project.checkpoints if r.get("path") == rel), None)
+    if rec is None:
+        raise ProjectError(f"{path}: not a run of {project.root}")
+    return rec
+
+
+def run_folder(project: Project, path: str | Path) -> Path | None:
+    """The folder a run's files live in (checkpoints/<run>/), or None for a checkpoint that
+    is not in a run folder of this project (an imported file elsewhere: never deleted)."""
+    folder = Path(path).expanduser().resolve().parent
+    return folder if folder.parent == project.checkpoints_dir.resolve() else None
+
+
+def delete_run(project: Project, path: str | Path) -> Path | None:
+    """Forget a run and delete its folder (best, last and training state); returns the folder
+    deleted (None when only the record went: a checkpoint outside the project's run folders).
+
+    Refused (ProjectError, nothing changed) for the active model and for a run that is still
+    training. The record goes first, so a folder that cannot be fully removed is an orphan
+    the app ignores, never a run pointing at missing weights."""
+    import shutil
+
+    from segstudio.core.errors import ProjectError
+
+    rec = _record_of(project, path)
+    target = project.checkpoint_path(rec)
+    active = active_checkpoint(project)
+    if active is not None and active.resolve() == target.resolve():
+        raise ProjectError(f"{rec.get('name') or target}: the active model cannot be deleted; "
+                           "make another model active first")
+    if record_status(rec) == "running":
+        raise ProjectError(f"{rec.get('name') or target}: still training; cancel it first")
+    folder = run_folder(project, target)
+    project.checkpoints[:] = [r for r in project.checkpoints if r is not rec]
+    project.save()
+    if folder is None:
+        return None
+    try:
+        shutil.rmtree(folder)
+    except OSError as exc:
+        raise ProjectError(f"{folder}: run forgotten, but its folder could not be removed "
+                           f"({exc.strerror or exc})") from None
+    return folder
+
+
+def rename_run(project: Project, path: str | Path, name: str) -> dict:
+    """Give a run another display name (in segstudio.json); returns the updated record."""
+    from segstudio.core.errors import ProjectError
+
+    name = " ".join(str(name).split())
+    if not name:
+        raise ProjectError("a run needs a name")
+    rec = _record_of(project, path)
+    new = {**rec, "name": name}
+    project.checkpoints[:] = [new if r is rec else r for r in project.checkpoints]
+    project.save()
+    return new

@@ -68,7 +68,11 @@ class FilesModel(QtCore.QAbstractTableModel):
                 return self._warning_icon()
             return STATE_COLORS[self.session.state(entry)]
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-            return f"{entry.path}\n⚠ {broken}" if broken else str(entry.path)
+            if broken:
+                return f"{entry.path}\n⚠ {broken}"
+            conf = project.confidence(entry)
+            return f"{entry.path}\n{self.session.state(entry).value}" + (
+                "" if conf is None else f", mean confidence {conf:.2f}")
         return None
 
     @staticmethod
@@ -172,9 +176,13 @@ class FilesDock(QtWidgets.QDockWidget):
         self.filter = QtWidgets.QComboBox()
         self.filter.addItem("All images", None)
         for state in ImageState:
-            self.filter.addItem(state.value.capitalize(), state)
+            # The colour of the squares in the list: the combo is also their legend.
+            self.filter.addItem(_square(STATE_COLORS[state]), state.value.capitalize(), state)
         self.filter.currentIndexChanged.connect(self._filter_changed)
-        self.sort_button = QtWidgets.QPushButton("Worst first")
+        self.filter.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.filter.setMinimumContentsLength(8)
+        self.sort_button = _button("Worst first")
         self.sort_button.setCheckable(True)
         self.sort_button.setToolTip("Order by mean prediction confidence, least confident "
                                     "first (a snapshot: Refresh re-sorts)")
@@ -186,13 +194,16 @@ class FilesDock(QtWidgets.QDockWidget):
         self.refresh_button.clicked.connect(self.refresh_queue)
         row.addWidget(self.filter, 1)
         row.addWidget(self.sort_button)
-        row.addWidget(self.refresh_button)
         layout.addLayout(row)
         self.name_filter = QtWidgets.QLineEdit()
         self.name_filter.setPlaceholderText("Filter by name…")
         self.name_filter.setClearButtonEnabled(True)
         self.name_filter.textChanged.connect(self._name_changed)
-        layout.addWidget(self.name_filter)
+        # Two short rows rather than one long one: the panel stays narrow at scale 2.
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.name_filter, 1)
+        row.addWidget(self.refresh_button)
+        layout.addLayout(row)
         self.view = QtWidgets.QTableView()
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
@@ -201,12 +212,31 @@ class FilesDock(QtWidgets.QDockWidget):
         self.view.setSortingEnabled(False)
         self.view.setShowGrid(False)
         self.view.setWordWrap(False)
+        # Names share their start in most datasets ("0001TP_006690.jpg"): keep both ends.
+        self.view.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
         self.view.setMinimumWidth(160)
         layout.addWidget(self.view, 1)
         self.counts = QtWidgets.QLabel()
         self.counts.setWordWrap(True)  # else its one long line sets the dock's minimum width
         layout.addWidget(self.counts)
         self.setWidget(body)
+        self.view.installEventFilter(self)
+
+    # When the names would get less than this, the State column goes (the coloured square
+    # and the tooltip still say it): names stay readable in a narrow panel (scale 1.5 or 2).
+    NAME_MIN_TEXT = "0001TP_006690.jpg"
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.view and event.type() == QtCore.QEvent.Type.Resize:
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self) -> None:
+        fm = self.view.fontMetrics()
+        need = fm.horizontalAdvance(self.NAME_MIN_TEXT) + fm.height() + 16   # text + icon
+        others = (fm.horizontalAdvance("unlabeled") + fm.horizontalAdvance("0.00")
+                  + self.view.verticalScrollBar().sizeHint().width() + 32)
+        self.view.setColumnHidden(1, self.view.width() - others < need)
 
     def set_session(self, session) -> None:
         self.model = FilesModel(session, self)
@@ -218,6 +248,7 @@ class FilesDock(QtWidgets.QDockWidget):
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(36)
+        self._fit_columns()
         self.view.selectionModel().currentRowChanged.connect(self._row_changed)
         # A new project starts unfiltered and in its own order.
         for w in (self.filter, self.sort_button, self.name_filter):
@@ -329,3 +360,19 @@ class FilesDock(QtWidgets.QDockWidget):
         if current.isValid():
             self._selected = current.data(KEY_ROLE)
             self.activated.emit(current.data(KEY_ROLE))
+
+
+def _square(color: QtGui.QColor) -> QtGui.QIcon:
+    pix = QtGui.QPixmap(12, 12)
+    pix.fill(color)
+    return QtGui.QIcon(pix)
+
+
+def _button(text: str) -> QtWidgets.QToolButton:
+    """A button as wide as its text (a QPushButton is at least 75 px: too wide at scale 2)."""
+    b = QtWidgets.QToolButton()
+    b.setText(text)
+    b.setMinimumHeight(QtWidgets.QPushButton(text).sizeHint().height())   # as tall as one
+    b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                    QtWidgets.QSizePolicy.Policy.Fixed)
+    return b

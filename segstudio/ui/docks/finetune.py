@@ -93,15 +93,18 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.weighting.currentIndexChanged.connect(self.settings_changed)
         self.train_edited.toggled.connect(self.settings_changed)
 
-        self.loss_plot = pg.PlotWidget(title="training loss")
-        self.miou_plot = pg.PlotWidget(title="validation mIoU")
+        self.loss_plot = _Plot(title="training loss")
+        self.miou_plot = _Plot(title="val. mIoU")
         for plot in (self.loss_plot, self.miou_plot):
-            plot.setMinimumHeight(90)
+            plot.setMinimumHeight(110)
+            plot.setMinimumWidth(110)
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
         self.loss_plot.setLabel("bottom", "step")
-        self.miou_plot.setLabel("bottom", "epoch (0: before training)")
+        self.miou_plot.setLabel("bottom", "epoch")
+        self.miou_plot.setToolTip("Validation mIoU after each epoch; epoch 0 is the model "
+                                  "before training, measured on the same images")
         self.miou_plot.setYRange(0, 1, padding=0.08)
         # Fixed ticks: the automatic ones crowd into each other on a short plot.
         self.miou_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
@@ -109,8 +112,12 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.miou_curve = self.miou_plot.plot(
             pen=pg.mkPen((80, 200, 120), width=2), symbol="o", symbolSize=5
         )
-        layout.addWidget(self.loss_plot, 1)
-        layout.addWidget(self.miou_plot, 1)
+        # Side by side: a panel is wider than the two plots need and shorter than stacked
+        # plots would be, so they stay in view without scrolling.
+        plots = QtWidgets.QHBoxLayout()
+        plots.addWidget(self.loss_plot, 1)
+        plots.addWidget(self.miou_plot, 1)
+        layout.addLayout(plots, 1)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
@@ -182,6 +189,7 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.loss_curve.setData([], [])
         self.miou_curve.setData([], [])
         self.miou_plot.setXRange(0, 1, padding=0.05)
+        self.miou_plot.getAxis("bottom").setTicks([[(0, "0"), (1, "1")]])
 
     def show_event(self, ev) -> None:
         """Update from a TrainEvent (kind step / epoch / done / log)."""
@@ -220,6 +228,14 @@ class FineTuneDock(QtWidgets.QDockWidget):
             self.status.setText(ev.message)
             self.run_log.append(ev.message)
             self.status.setToolTip("\n".join(self.run_log))
+
+
+class _Plot(pg.PlotWidget):
+    """A plot that asks for a modest height: pyqtgraph's 480-px size hint made the panel's
+    scroll area (which sizes word-wrapped content by its hints) scroll past the plots."""
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(160, 150)
 
 
 def _spin(lo: int, hi: int, value: int, step: int = 1) -> QtWidgets.QSpinBox:

@@ -12,6 +12,9 @@ from pathlib import Path
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 CHOOSE_FILE = "__choose__"
+NO_MODEL = "(none fits yet)"
+NO_MODEL_NOTE = ("No model fits this project's classes yet: fine-tune one, or choose a "
+                 "checkpoint file.")
 ACTIVE_MARK = "● "
 
 
@@ -24,9 +27,37 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s left"
 
 
+class WrapLabel(QtWidgets.QLabel):
+    """A word-wrapped label whose minimum height is the height of its lines at its width:
+    layouts (and dock areas) that ignore height-for-width then still leave it room."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def _fit(self) -> None:
+        need = self.heightForWidth(self.width()) if self.text() and self.width() > 0 else 0
+        if need != self.minimumHeight():
+            self.setMinimumHeight(max(need, 0))
+
+
+def run_name(choice) -> str:
+    return (choice.record or {}).get("name") or choice.path.parent.name
+
+
 class ModelDock(QtWidgets.QDockWidget):
-    """Emits `segment_image`, `segment_all`, `resegment`, `cancel`, `resume(record)` and
-    `checkpoint_changed(path or '')` when the user picks a model (or a file)."""
+    """Emits `segment_image`, `segment_all`, `resegment`, `cancel`, `resume(record)`,
+    `checkpoint_changed(path or '')` when the user picks a model (or a file), and
+    `rename_run(record, name)` / `delete_run(record)` from the runs menu (the "⋯" button
+    beside the list, or a right click on a run in the open list)."""
 
     segment_image = QtCore.Signal()
     segment_all = QtCore.Signal()
@@ -34,12 +65,20 @@ class ModelDock(QtWidgets.QDockWidget):
     cancel = QtCore.Signal()
     resume = QtCore.Signal(object)
     checkpoint_changed = QtCore.Signal(str)
+    rename_run = QtCore.Signal(object, str)
+    delete_run = QtCore.Signal(object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Model", parent)
         self.setObjectName("ModelDock")
         body = QtWidgets.QWidget()
-        form = QtWidgets.QFormLayout(body)
+        outer = QtWidgets.QVBoxLayout(body)
+        form = QtWidgets.QFormLayout()
+        outer.addLayout(form)
+        # The panel never takes more height than its content: the spare goes to Classes and
+        # Fine-tune. The note counts its wrapped lines (WrapLabel), so nothing is squashed.
+        body.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                           QtWidgets.QSizePolicy.Policy.Maximum)
         self.arch = QtWidgets.QComboBox()
         self.arch.setToolTip("Architecture that fine-tuning trains")
         self.checkpoint = QtWidgets.QComboBox()
@@ -48,10 +87,10 @@ class ModelDock(QtWidgets.QDockWidget):
         self.checkpoint.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.checkpoint.setMinimumContentsLength(12)
+        self.checkpoint.setMinimumContentsLength(10)
         self.checkpoint.activated.connect(self._checkpoint_activated)
         self.checkpoint.currentIndexChanged.connect(self._show_note)
-        self.note = QtWidgets.QLabel("")
+        self.note = WrapLabel("")
         self.note.setWordWrap(True)
         self.resume_button = QtWidgets.QPushButton("Resume this run")
         self.resume_button.setToolTip("Continue a cancelled or interrupted fine-tune from its "
@@ -60,15 +99,29 @@ class ModelDock(QtWidgets.QDockWidget):
         self.resume_button.setVisible(False)
         self.device = QtWidgets.QLabel("…")
         self.device.setWordWrap(True)
+        self.runs_button = QtWidgets.QToolButton()
+        self.runs_button.setText("⋯")
+        self.runs_button.setToolTip("Rename or delete this project's fine-tune runs")
+        self.runs_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.runs_menu = QtWidgets.QMenu(self)
+        self.runs_menu.aboutToShow.connect(self._fill_runs_menu)
+        self.runs_button.setMenu(self.runs_menu)
+        popup = self.checkpoint.view()
+        popup.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        popup.customContextMenuRequested.connect(self._popup_menu)
+        model_row = QtWidgets.QHBoxLayout()
+        model_row.setContentsMargins(0, 0, 0, 0)
+        model_row.addWidget(self.checkpoint, 1)
+        model_row.addWidget(self.runs_button)
         form.addRow("Network", self.arch)
-        form.addRow("Model", self.checkpoint)
+        form.addRow("Model", model_row)
         form.addRow(self.note)
         form.addRow(self.resume_button)
         form.addRow("Device", self.device)
         buttons = QtWidgets.QGridLayout()
-        self.segment_image_button = QtWidgets.QPushButton("Segment image")
-        self.segment_all_button = QtWidgets.QPushButton("Segment unlabeled")
-        self.resegment_button = QtWidgets.QPushButton("Re-segment…")
+        self.segment_image_button = _button("Segment image")
+        self.segment_all_button = _button("Segment unlabeled")
+        self.resegment_button = _button("Re-segment…")
         self.resegment_button.setToolTip("Re-predict every image that is not reviewed; edited "
                                          "images keep the pixels you painted")
         self.segment_image_button.clicked.connect(self.segment_image)
@@ -88,8 +141,6 @@ class ModelDock(QtWidgets.QDockWidget):
         form.addRow(progress)
         self.eta = QtWidgets.QLabel("")
         form.addRow(self.eta)
-        body.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
-                           QtWidgets.QSizePolicy.Policy.Maximum)
         self.setWidget(body)
         self._choices: list = []
         self.set_running(False)
@@ -120,7 +171,7 @@ class ModelDock(QtWidgets.QDockWidget):
             if c.active:
                 current = i
         if not any(c.active for c in self._choices):
-            self.checkpoint.insertItem(0, "(no model fits yet: fine-tune or choose a file)", "")
+            self.checkpoint.insertItem(0, NO_MODEL, "")
             current = 0
         self.checkpoint.addItem("Choose file…", CHOOSE_FILE)
         self.checkpoint.setCurrentIndex(current)
@@ -144,10 +195,65 @@ class ModelDock(QtWidgets.QDockWidget):
 
     def _show_note(self, *_args) -> None:
         choice = self.current_choice()
-        self.note.setText("" if choice is None else choice.note)
+        if self.checkpoint.currentText() == NO_MODEL:
+            self.note.setText(NO_MODEL_NOTE)
+        else:
+            self.note.setText("" if choice is None else choice.note)
+        self.note.setVisible(bool(self.note.text()))   # no empty row in the form
         record = None if choice is None else choice.record
         self.resume_button.setVisible(bool(record) and choice.status in ("cancelled",
                                                                           "interrupted"))
+
+    # -- runs: rename, delete ------------------------------------------------------------
+    def runs(self) -> list:
+        """The project's runs (choices with a record), newest first."""
+        return [c for c in self._choices if c.record is not None]
+
+    def _fill_runs_menu(self) -> None:
+        self.runs_menu.clear()
+        runs = self.runs()
+        if not runs:
+            self.runs_menu.addAction("(no runs yet: fine-tune to make one)").setEnabled(False)
+            return
+        rename = self.runs_menu.addMenu("&Rename")
+        delete = self.runs_menu.addMenu("&Delete")
+        for choice in runs:
+            self._add_run_actions(rename, delete, choice)
+
+    def _add_run_actions(self, rename: QtWidgets.QMenu, delete: QtWidgets.QMenu,
+                         choice) -> None:
+        name = run_name(choice)
+        act = rename.addAction(name + "…")
+        act.triggered.connect(lambda _c=False, c=choice: self.ask_rename(c))
+        why = " (active model)" if choice.active else \
+            " (training)" if choice.status == "running" else ""
+        act = delete.addAction(name + (why or "…"))
+        act.setEnabled(not why)
+        act.setToolTip("make another model active first" if choice.active else "")
+        act.triggered.connect(lambda _c=False, c=choice: self.delete_run.emit(c.record))
+
+    def _popup_menu(self, pos: QtCore.QPoint) -> None:
+        """Right click on a run in the open list: rename or delete that one."""
+        view = self.checkpoint.view()
+        index = view.indexAt(pos)
+        data = self.checkpoint.itemData(index.row()) if index.isValid() else None
+        choice = next((c for c in self.runs() if str(c.path) == data), None)
+        if choice is None:
+            return
+        where = view.mapToGlobal(pos)
+        menu = QtWidgets.QMenu(self)
+        self._add_run_actions(menu, menu, choice)
+        acts = menu.actions()
+        acts[0].setText("Rename " + acts[0].text())
+        acts[1].setText("Delete " + acts[1].text())
+        self.checkpoint.hidePopup()
+        menu.exec(where)
+
+    def ask_rename(self, choice) -> None:
+        name, ok = QtWidgets.QInputDialog.getText(
+            self, "Rename run", "New name of the run:", text=run_name(choice))
+        if ok and name.strip():
+            self.rename_run.emit(choice.record, name.strip())
 
     def _resume_clicked(self) -> None:
         choice = self.current_choice()
@@ -188,3 +294,12 @@ class ModelDock(QtWidgets.QDockWidget):
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total}")
         self.eta.setText(format_eta(eta_s) if done < total else "finishing…")
+
+
+def _button(text: str) -> QtWidgets.QToolButton:
+    """As wide as its text (push buttons take at least 75 px), filling its grid cell."""
+    b = QtWidgets.QToolButton()
+    b.setText(text)
+    b.setMinimumHeight(QtWidgets.QPushButton(text).sizeHint().height())   # as tall as one
+    b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+    return b

@@ -1,4 +1,5 @@
-"""Classes dock: colour swatches, pick with keys 1-9, add / rename / recolour classes, and the
+"""Classes dock: colour swatches, pick with keys 1-9 and Shift+1-9, show / hide / solo a class
+in the overlay (the check boxes; display only), add / rename / recolour classes, and the
 "paint only over one class" protection."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassSet
 from segstudio.core.errors import SegstudioError
+from segstudio.ui.class_keys import key_text
 
 
 def swatch(color: tuple[int, int, int], size: int = 16) -> QtGui.QIcon:
@@ -21,12 +23,16 @@ def swatch(color: tuple[int, int, int], size: int = 16) -> QtGui.QIcon:
 
 class PaletteDock(QtWidgets.QDockWidget):
     """`class_selected(index)`; `classes_edited()` after the ClassSet changed in place;
-    `protect_changed(index or -1)`; `error(message)` for a refused edit."""
+    `protect_changed(index or -1)`; `error(message)` for a refused edit;
+    `add_requested(name)` when the user named a new class (the window's ClassAdder adds it);
+    `visibility_changed(hidden)` with the classes hidden in the overlay."""
 
     class_selected = QtCore.Signal(int)
     classes_edited = QtCore.Signal()
     protect_changed = QtCore.Signal(int)
     error = QtCore.Signal(str)
+    add_requested = QtCore.Signal(str)
+    visibility_changed = QtCore.Signal(object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Classes", parent)
@@ -35,13 +41,25 @@ class PaletteDock(QtWidgets.QDockWidget):
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
         self.list = QtWidgets.QListWidget()
-        self.list.setMinimumHeight(150)
+        self.list.setMinimumHeight(90)
+        self.list.setToolTip("Click to paint with a class (keys 1-9, Shift+1-9); its box shows "
+                             "or hides it in the overlay; right click: solo, show all")
         self.list.currentRowChanged.connect(self._row_changed)
+        self.list.itemChanged.connect(self._item_changed)
+        self.list.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self._hidden: set[int] = set()
         layout.addWidget(self.list, 1)
         buttons = QtWidgets.QHBoxLayout()
-        for text, slot in (("Add", self.add_class), ("Rename", self.rename_class),
-                           ("Colour", self.recolor_class)):
-            b = QtWidgets.QPushButton(text)
+        for text, slot in (("Add…", self.add_class), ("Rename…", self.rename_class),
+                           ("Colour…", self.recolor_class)):
+            # Tool buttons are as wide as their text (push buttons take 75 px at least),
+            # so the panel stays narrow enough for a 1280-px screen at scale 2.
+            b = QtWidgets.QToolButton()
+            b.setText(text)
+            b.setMinimumHeight(QtWidgets.QPushButton(text).sizeHint().height())
+            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
+                            QtWidgets.QSizePolicy.Policy.Fixed)
             b.clicked.connect(slot)
             buttons.addWidget(b)
         layout.addLayout(buttons)
@@ -50,6 +68,9 @@ class PaletteDock(QtWidgets.QDockWidget):
         self.protect_box.setToolTip("Protect other classes: brush, fill and polygon change only "
                                     "pixels of the chosen class")
         self.protect_class = QtWidgets.QComboBox()
+        self.protect_class.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.protect_class.setMinimumContentsLength(6)
         self.protect_box.toggled.connect(self._protect_changed)
         self.protect_class.currentIndexChanged.connect(self._protect_changed)
         protect.addWidget(self.protect_box)
@@ -61,12 +82,14 @@ class PaletteDock(QtWidgets.QDockWidget):
         """A (new) class set: "paint only over" starts off, so a choice made for other
         classes never silently protects a different one."""
         self.classes = classes
+        self._hidden = set()        # a new class set starts with every class shown
         self.protect_box.blockSignals(True)
         self.protect_box.setChecked(False)
         self.protect_box.blockSignals(False)
         self.protect_class.setCurrentIndex(0)
         self._rebuild()
         self.protect_changed.emit(-1)
+        self.visibility_changed.emit(frozenset())
 
     def current(self) -> int:
         return max(self.list.currentRow(), 0)
@@ -84,9 +107,12 @@ class PaletteDock(QtWidgets.QDockWidget):
         self.list.clear()
         self.protect_class.clear()
         pairs = zip(self.classes.names, self.classes.colors, strict=True)
+        check = QtCore.Qt.CheckState
         for i, (name, color) in enumerate(pairs):
-            key = f"{i + 1}  " if i < 9 else "    "
-            self.list.addItem(QtWidgets.QListWidgetItem(swatch(color), f"{key}{name}"))
+            item = QtWidgets.QListWidgetItem(swatch(color), f"{key_text(i):<3} {name}")
+            item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(check.Unchecked if i in self._hidden else check.Checked)
+            self.list.addItem(item)
             self.protect_class.addItem(swatch(color), name)
         self.protect_class.addItem(swatch(self.classes.ignore_color), self.classes.ignore_name)
         self.list.setCurrentRow(min(max(row, 0), self.classes.num_classes - 1))
@@ -94,6 +120,56 @@ class PaletteDock(QtWidgets.QDockWidget):
         self.protect_class.blockSignals(False)
         self.list.blockSignals(False)
         self.class_selected.emit(self.current())
+
+    # -- shown in the overlay (display only) -------------------------------------------
+    def hidden(self) -> frozenset[int]:
+        return frozenset(self._hidden)
+
+    def set_hidden(self, hidden) -> None:
+        if self.classes is None:
+            return
+        self._hidden = {int(i) for i in hidden if 0 <= int(i) < self.classes.num_classes}
+        check = QtCore.Qt.CheckState
+        self.list.blockSignals(True)
+        for i in range(self.list.count()):
+            self.list.item(i).setCheckState(check.Unchecked if i in self._hidden
+                                            else check.Checked)
+        self.list.blockSignals(False)
+        self.visibility_changed.emit(self.hidden())
+
+    def toggle_hidden(self, index: int | None = None) -> None:
+        """Hide the class (the current one by default) in the overlay, or show it again."""
+        i = self.current() if index is None else index
+        self.set_hidden(self._hidden ^ {i})
+
+    def solo(self, index: int | None = None) -> None:
+        """Show only this class (the current one by default); again: show every class."""
+        if self.classes is None:
+            return
+        i = self.current() if index is None else index
+        others = set(range(self.classes.num_classes)) - {i}
+        self.set_hidden(set() if self._hidden == others else others)
+
+    def _item_changed(self, item: QtWidgets.QListWidgetItem) -> None:
+        i = self.list.row(item)
+        shown = item.checkState() == QtCore.Qt.CheckState.Checked
+        if shown == (i not in self._hidden):
+            return
+        self.set_hidden(self._hidden - {i} if shown else self._hidden | {i})
+
+    def _context_menu(self, pos: QtCore.QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None or self.classes is None:
+            return
+        i = self.list.row(item)
+        name = self.classes.names[i]
+        menu = QtWidgets.QMenu(self)
+        menu.addAction(f"Show {name}" if i in self._hidden else f"Hide {name}",
+                       lambda: self.toggle_hidden(i))
+        menu.addAction(f"Show only {name}", lambda: self.solo(i))
+        show_all = menu.addAction("Show every class", lambda: self.set_hidden(set()))
+        show_all.setEnabled(bool(self._hidden))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
 
     def _row_changed(self, row: int) -> None:
         if row >= 0:
@@ -128,12 +204,19 @@ class PaletteDock(QtWidgets.QDockWidget):
         self.classes_edited.emit()
 
     def add_class(self) -> None:
+        """Ask for a name; the window's ClassAdder adds it (after asking, where void is in
+        the way) and calls `class_added`."""
         if self.classes is None:
             return
         name, ok = QtWidgets.QInputDialog.getText(self, "Add class", "Name of the new class:")
         if ok and name.strip():
-            self._edit(lambda: self.classes.add(name.strip()))
-            self.list.setCurrentRow(self.classes.num_classes - 1)
+            self.add_requested.emit(name.strip())
+
+    def class_added(self, index: int) -> None:
+        """The ClassSet gained class `index`: list it and select it."""
+        self._rebuild()
+        self.classes_edited.emit()
+        self.select(index)
 
     def rename_class(self) -> None:
         if self.classes is None:
