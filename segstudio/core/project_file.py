@@ -136,7 +136,7 @@ def validate(data: Any, path: Path) -> dict[str, Any]:
             check.fail("'classes'", str(exc) or type(exc).__name__)
     settings = data.get("settings", {})
     check.kind("'settings'", settings, (dict,), "an object")
-    for key in ("arch", "checkpoint", "active"):
+    for key in ("arch", "checkpoint", "active", "predict_scale"):
         if key in settings:
             check.text(f"'settings'.{key}", settings[key], allow_none=True)
     if "finetune" in settings:

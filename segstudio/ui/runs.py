@@ -39,6 +39,7 @@ class Runs(QtCore.QObject):
         self.segment = SegmentRun(model_dock, notifier, self)
         self.finetune = FinetuneRun(finetune_dock, notifier, self)
         self.segment.active_checkpoint = model_dock.current_checkpoint
+        self.segment.scale = self._scale
         self.finetune.offer_resegment = self.segment.offer_resegment
         self.segment.finished.connect(self.segment_finished)
         self.finetune.finished.connect(self.train_finished)
@@ -50,6 +51,7 @@ class Runs(QtCore.QObject):
                 "Re-segment", f"Re-segment with {self._active_name()}?"))
         model_dock.checkpoint_changed.connect(self._checkpoint_chosen)
         model_dock.resume.connect(self.resume)
+        model_dock.scale_changed.connect(self._scale_changed)
         model_dock.rename_run.connect(self.rename_run)
         model_dock.delete_run.connect(self.delete_run)
         model_dock.arch.currentTextChanged.connect(self._arch_changed)
@@ -92,7 +94,42 @@ class Runs(QtCore.QObject):
         if self.session is None:
             return
         self.model_dock.set_choices(model_choices(self.session.project))
+        self._show_scale()
         self._update_notes()
+
+    def _scale(self):
+        from segstudio.engine.scale import ScaleError, parse_scale
+
+        try:
+            return parse_scale(self.model_dock.current_scale(), "scale")
+        except ScaleError:
+            return "auto"
+
+    def _scale_changed(self, text: str) -> None:
+        if self.session is not None:
+            self.session.project.settings["predict_scale"] = text
+            self.session.persist()
+            self.notify.status(f"segmenting at scale {text} from now on")
+
+    def _show_scale(self) -> None:
+        """The project's inference scale, and what the active model learnt (its header)."""
+        from segstudio.engine.checkpoint_header import CheckpointHeaderError, read_meta_dict
+        from segstudio.engine.scale import TrainScale
+
+        learnt = None
+        path = self.model_dock.current_checkpoint()
+        if path is not None:
+            try:
+                meta = read_meta_dict(path)
+                if isinstance(meta.get("train_scale"), dict):
+                    learnt = TrainScale.from_dict(meta["train_scale"]).describe()
+                elif meta.get("train_size"):
+                    learnt = TrainScale(tuple(meta["train_size"]),
+                                        source="train_size").describe()
+            except (CheckpointHeaderError, KeyError, TypeError, ValueError):
+                learnt = None
+        text = str(self.session.project.settings.get("predict_scale") or "auto")
+        self.model_dock.set_scale(text, learnt)
 
     def _active_name(self) -> str:
         from segstudio.engine.workflow.models import display_name

@@ -40,6 +40,7 @@ class SegmentRun(RunController):
         self._started = 0.0
         self._overwrite: set[str] = set()
         self.active_checkpoint: Callable[[], object] = lambda: None
+        self.scale: Callable[[], object] = lambda: "auto"   # the project's inference scale
         model_dock.cancel.connect(self.runner.cancel)
 
     # -- what to segment -----------------------------------------------------------------
@@ -107,13 +108,14 @@ class SegmentRun(RunController):
             return False
         keys = {e.key for e in entries}
         self._overwrite = set(replace)
+        scale = self.scale()
 
         def task(emit, cancel):
             from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
             from segstudio.engine.predict import Predictor
             from segstudio.engine.workflow import plan_segmentation, segment_project
 
-            predictor = Predictor.from_checkpoint(checkpoint)
+            predictor = Predictor.from_checkpoint(checkpoint, scale=scale)
             problem = classes_mismatch(project.classes, predictor.meta.classes)
             if problem:   # the file changed since the header was read
                 raise CheckpointError(checkpoint, problem)
@@ -162,8 +164,11 @@ class SegmentRun(RunController):
             return
         kind, value = item
         if kind == "progress":
+            tiles = None
+            if getattr(value, "tiles_total", None):
+                tiles = (value.tiles_done, value.tiles_total)
             self.dock.show_progress(value.done, value.total,
-                                    -1 if value.eta_s is None else value.eta_s)
+                                    -1 if value.eta_s is None else value.eta_s, tiles)
         elif kind == "result":
             self._result(value)
 

@@ -173,3 +173,36 @@ def test_missing_encoder_is_offered_and_declining_trains_from_scratch(window, qt
     assert any("from random initialisation" in m for m in window.finetune.run_log)
     rec = Project.open(sample_root).checkpoints[-1]
     assert rec["arch"] == "linknet" and rec["backbone"] is None
+
+
+def test_inference_scale_is_the_projects_and_reaches_the_predictor(window, qtbot, sample_root,
+                                                                   tiny_checkpoint,
+                                                                   monkeypatch):
+    from segstudio.engine import predict
+
+    assert window.open_folder(sample_root)
+    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    dock = window.model_dock
+    assert dock.current_scale() == "auto"
+    dock.scale.setEditText("banana")
+    dock._scale_edited()
+    assert dock.current_scale() == "auto" and "expected auto, native" in dock.scale.toolTip()
+    dock.scale.setEditText("native")
+    dock._scale_edited()
+    assert Project.open(sample_root).settings["predict_scale"] == "native"
+    seen = []
+    real = predict.Predictor.from_checkpoint.__func__
+
+    def spy(cls, path, device=None, **kw):
+        seen.append(kw.get("scale"))
+        return real(cls, path, device, **kw)
+
+    monkeypatch.setattr(predict.Predictor, "from_checkpoint", classmethod(spy))
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000):
+        window.command_actions["segment_all"].trigger()
+    assert seen == ["native"]
+    # The tiles of a big image show in the progress bar.
+    dock.set_running(True)
+    dock.show_progress(1, 3, 12.0, (5, 20))
+    assert dock.progress.format() == "1 / 3 · tile 5/20"
+    dock.set_running(False)

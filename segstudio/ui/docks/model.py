@@ -65,6 +65,7 @@ class ModelDock(QtWidgets.QDockWidget):
     cancel = QtCore.Signal()
     resume = QtCore.Signal(object)
     checkpoint_changed = QtCore.Signal(str)
+    scale_changed = QtCore.Signal(str)
     rename_run = QtCore.Signal(object, str)
     delete_run = QtCore.Signal(object)
 
@@ -118,6 +119,16 @@ class ModelDock(QtWidgets.QDockWidget):
         form.addRow(self.note)
         form.addRow(self.resume_button)
         form.addRow("Device", self.device)
+        # Inference scale: auto resizes each image so objects have the size the model learnt
+        # (engine.scale); native never resizes; a factor is the user's own.
+        self.scale = QtWidgets.QComboBox()
+        self.scale.setEditable(True)
+        self.scale.addItems(["auto", "native", "0.5", "2"])
+        self.scale.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
+        self.scale.lineEdit().editingFinished.connect(self._scale_edited)
+        self.scale.activated.connect(self._scale_edited)
+        self._scale_text = "auto"
+        form.addRow("Scale", self.scale)
         buttons = QtWidgets.QGridLayout()
         self.segment_image_button = _button("Segment image")
         self.segment_all_button = _button("Segment unlabeled")
@@ -275,6 +286,37 @@ class ModelDock(QtWidgets.QDockWidget):
         self._update_buttons()
         self.checkpoint_changed.emit(self._last_path)
 
+    def set_scale(self, text: str, learnt: str | None) -> None:
+        """Show the project's inference scale and, in the tooltip, what the model learnt."""
+        self.scale.blockSignals(True)
+        self.scale.setEditText(text)
+        self.scale.blockSignals(False)
+        self._scale_text = text
+        tip = ("auto: resize each image so objects have the size the model learnt, predict, "
+               "and bring the result back to full size; native: never resize; or a factor "
+               "such as 0.5.")
+        if learnt:
+            tip += f"\nThe active model learnt {learnt}."
+        self.scale.setToolTip(tip)
+
+    def _scale_edited(self, *_args) -> None:
+        from segstudio.engine.scale import ScaleError, parse_scale
+
+        text = self.scale.currentText().strip()
+        try:
+            parse_scale(text, "scale")
+        except ScaleError as exc:
+            self.scale.setEditText(self._scale_text)
+            self.scale.setToolTip(str(exc))
+            QtWidgets.QToolTip.showText(self.scale.mapToGlobal(QtCore.QPoint(0, 0)), str(exc))
+            return
+        if text != self._scale_text:
+            self._scale_text = text
+            self.scale_changed.emit(text)
+
+    def current_scale(self) -> str:
+        return self._scale_text
+
     def set_running(self, running: bool) -> None:
         self._running = running
         self.cancel_button.setEnabled(running)
@@ -289,7 +331,18 @@ class ModelDock(QtWidgets.QDockWidget):
         for b in (self.segment_image_button, self.segment_all_button, self.resegment_button):
             b.setEnabled(ok)
 
-    def show_progress(self, done: int, total: int, eta_s: float) -> None:
+    def show_progress(self, done: int, total: int, eta_s: float,
+                      tiles: tuple[int, int] | None = None) -> None:
+        """Images done of total; inside a big image, its tiles too."""
+        if tiles is not None and tiles[1] > 1:
+            self.progress.setRange(0, max(total, 1) * tiles[1])
+            self.progress.setValue(done * tiles[1] + tiles[0])
+            self.progress.setFormat(f"{done} / {total} · tile {tiles[0]}/{tiles[1]}")
+            self.eta.setText(format_eta(eta_s) if eta_s >= 0 else "")
+            return
+        self._show_images(done, total, eta_s)
+
+    def _show_images(self, done: int, total: int, eta_s: float) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total}")
