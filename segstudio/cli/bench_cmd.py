@@ -12,6 +12,8 @@ SUITES = {
     "predict": "folder prediction throughput against the bare model forward",
     "train": "training images/s against a plain hand-written PyTorch loop",
     "ui": "brush stroke with on-screen overlay refresh, and GUI stalls during background work",
+    "loop": "labelling effort the correct/fine-tune loop saves: a simulated person relabels "
+            "a pool",
 }
 
 

@@ -32,6 +32,8 @@ from segstudio.engine.workflow.segment import (
     SegmentPlan,
     SegmentResult,
     plan_segmentation,
+    queue_rank,
+    review_queue,
     save_prediction,
     segment_project,
 )
@@ -50,7 +52,9 @@ __all__ = [
     "finetune_settings",
     "model_choices",
     "plan_segmentation",
+    "queue_rank",
     "resumable",
+    "review_queue",
     "run_finetune",
     "run_records",
     "save_finetune_settings",

@@ -7,8 +7,10 @@ are two steps an epoch; a fixed number of epochs would give a handful of steps).
 
 The verdict: a run becomes the active model only if it finished and its best validation mIoU
 beats or equals the active model's, both measured on the same validation images by the same
-code (the active model is measured before training: epoch 0 of the curve). Otherwise the run
-is kept and listed with its figures and the reason, and the user can still choose it.
+code (the active model is measured before training: epoch 0 of the curve), or, when nothing
+could be measured (only edited images, which never validate), when no model was active.
+Otherwise the run is kept and listed with its figures and the reason, and the user can still
+choose it.
 """
 
 from __future__ import annotations
@@ -131,6 +133,12 @@ class StartChoice:
     note: str                     # for the panel / the CLI, in words
     missing_backbone: str | None = None   # name of ImageNet weights that would help, absent
 
+    @classmethod
+    def scratch(cls) -> StartChoice:
+        """Random initialisation on purpose: nothing known about any data (what `segstudio
+        bench loop` measures the loop from; a network that must not have seen CamVid)."""
+        return cls(None, None, "from random initialisation, as asked")
+
 
 def starting_point(project: Project, arch: str) -> StartChoice:
     """The active model when it is this architecture; for ENet else the shipped CamVid model
@@ -207,11 +215,14 @@ def resumable(project: Project, record: dict) -> bool:
 def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None = None, *,
                  progress: Callable | None = None, cancel: Callable[[], bool] | None = None,
                  resume: dict | None = None, device: str | None = None,
-                 log: Callable[[str], None] | None = None) -> FinetuneOutcome:
+                 log: Callable[[str], None] | None = None,
+                 start: StartChoice | None = None) -> FinetuneOutcome:
     """Fine-tune `arch` on the project's reviewed (and edited) images, record the run, and
     make it active only when it finished and is at least as good as the active model.
 
-    `resume`: a stopped run's record to continue (its folder, settings and parent)."""
+    `resume`: a stopped run's record to continue (its folder, settings and parent).
+    `start`: the starting weights instead of the rule of `starting_point` (e.g.
+    `StartChoice.scratch()`: the shipped ENet knows CamVid, which a benchmark must not)."""
     from segstudio.engine.train import TrainConfig, TrainEvent, train
 
     emit = progress or (lambda _e: None)
@@ -228,7 +239,7 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
     else:
         settings = settings or finetune_settings(project, arch)
         save_finetune_settings(project, settings)
-        start = starting_point(project, arch)
+        start = start or starting_point(project, arch)
         out_dir = new_run_dir(project, arch)
         name = _run_name(project, arch)
     say(f"{name}: starting {start.note}")
@@ -303,6 +314,9 @@ def decide(status: str, miou: float | None, baseline: float | None,
     if status != "finished":
         return False, f"not made active: the run {status}"
     if miou is None:
+        if active is None:
+            # Only edited images (they never validate) and nothing to prefer instead.
+            return True, "made active: no model was active (no validation images to measure it)"
         return False, "not made active: no validation images to measure it on"
     if baseline is None:
         why = ("no model was active" if active is None else
