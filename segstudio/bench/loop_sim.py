@@ -125,6 +125,8 @@ class Loop:
     finetune: Callable[[Project, bool], Any]      # (project, first) -> FinetuneOutcome
     evaluate: Callable[[Project], float | None]   # val mIoU of the active model
     device: str | None = None
+    # checkpoint -> what segment_project predicts with (default: engine.predict.Predictor)
+    predictor: Callable[[Path], Any] | None = None
     done: list[str] = field(default_factory=list)
     total: Pixels = field(default_factory=Pixels)
     rounds: list[RoundReport] = field(default_factory=list)
@@ -149,7 +151,8 @@ class Loop:
             return remaining[:n], 0
         # Natural order only needs the next n; worst first needs every candidate's confidence.
         candidates = remaining if self.strategy.worst_first else remaining[:n]
-        predictor = Predictor.from_checkpoint(active, self.device)
+        predictor = (self.predictor or (lambda p: Predictor.from_checkpoint(p, self.device)))(
+            active)
         plan = plan_segmentation(self.project, candidates)
         self._confidence = {}
         for res in segment_project(self.project, predictor, plan, batch=4):
@@ -182,5 +185,6 @@ class Loop:
         """This loop's project copied to `folder`, continuing as `strategy`."""
         shutil.copytree(self.project.root, folder, symlinks=True)
         return Loop(Project.open(folder), strategy, self.truth, self.classes, self.finetune,
-                    self.evaluate, self.device, list(self.done), Pixels(**vars(self.total)),
+                    self.evaluate, self.device, self.predictor, list(self.done),
+                    Pixels(**vars(self.total)),
                     list(self.rounds), self.finetunes)
