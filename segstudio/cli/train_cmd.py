@@ -195,7 +195,10 @@ class Bar:
             self.close()
             m = event.metrics or {}
             eta = f", eta {event.eta_s / 60:.1f} min" if event.eta_s is not None else ""
-            tqdm.write(f"epoch {event.epoch}/{event.epochs}: loss {event.loss:.4f}, val mIoU "
+            # Epoch 0 is the starting weights measured before training: no loss yet.
+            loss = "" if event.loss is None else f"loss {event.loss:.4f}, "
+            what = f" ({event.message})" if event.message else ""
+            tqdm.write(f"epoch {event.epoch}/{event.epochs}{what}: {loss}val mIoU "
                        f"{fmt(m.get('miou'))}%, pixel acc {fmt(m.get('pixel_accuracy'))}%{eta}")
 
     def close(self) -> None:
