@@ -56,6 +56,17 @@ def judge(score: float, best: float, bad_epochs: int) -> tuple[bool, int]:
     return (True, 0) if score > best else (False, bad_epochs + 1)
 
 
+def validation_due(epoch: int, epochs: int, trained_s: float, val_s: float | None) -> bool:
+    """Whether epoch `epoch` (0-based) of `epochs` ends with a validation: always the first
+    and the last; in between only once the training since the last validation (`trained_s`)
+    took at least VAL_TIME_RATIO times as long as one validation (`val_s`, None before the
+    first), so that validation never dominates a short fine-tune (101 full-size images after
+    every 20-step epoch would): about a third of a long run at most (docs/learning.md)."""
+    if epoch == 0 or epoch + 1 >= epochs or val_s is None:
+        return True
+    return trained_s >= VAL_TIME_RATIO * val_s
+
+
 def should_stop(bad_epochs: int, patience: int | None) -> bool:
     return patience is not None and bad_epochs >= patience
 
@@ -264,13 +275,8 @@ class _Trainer:
         return float(dist_utils.all_mean(total / max(n, 1)))
 
     def should_validate(self, epoch: int) -> bool:
-        """Always the first and last epochs; in between only once the training since the
-        last validation took at least twice as long as validating does, so that validation
-        never dominates a short fine-tune (101 full-size images every 2-step epoch would)."""
-        if epoch == 0 or epoch + 1 >= self.s.epochs or self.val_time is None:
-            return True
-        trained = self.step_time - self._trained_at_val
-        return trained >= VAL_TIME_RATIO * self.val_time
+        return validation_due(epoch, self.s.epochs, self.step_time - self._trained_at_val,
+                              self.val_time)
 
     def validations_left(self, epoch_done: int) -> int:
         left = self.s.epochs - epoch_done

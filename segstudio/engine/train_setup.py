@@ -210,6 +210,17 @@ def load_comparable(path: Any, classes: ClassSet, device: torch.device,
     return model
 
 
+def class_tensors(arch: str, num_classes: int) -> set[str]:
+    """Names of `arch`'s tensors whose shape depends on the number of classes (its head),
+    found by building it for two class counts on the meta device (no memory, no weights)."""
+    from segstudio.models import build_model
+
+    with torch.device("meta"):
+        a = build_model(arch, num_classes).state_dict()
+        b = build_model(arch, num_classes + 1).state_dict()
+    return {k for k, v in a.items() if k not in b or b[k].shape != v.shape}
+
+
 def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,
                log: Callable[[str], None]) -> bool:
     """Load what fits; True when every tensor came from the checkpoint (same classes)."""
@@ -218,6 +229,11 @@ def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,
         raise CheckpointError(path, f"checkpoint is a {meta.arch!r} network, "
                               f"cannot initialise {arch!r} from it")
     mismatch = classes_mismatch(classes, meta.classes)
+    if mismatch is not None:
+        # Other classes: the head starts fresh even where its shape fits (the same number of
+        # classes, renamed or reordered), or it would start out predicting the wrong ones.
+        dependent = class_tensors(arch, classes.num_classes)
+        tensors = {k: v for k, v in tensors.items() if k not in dependent}
     left = load_matching(model, tensors)
     if mismatch is None and not left:
         log(f"initialised from {path}")

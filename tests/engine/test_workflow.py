@@ -27,7 +27,7 @@ from segstudio.engine.workflow import (
     starting_point,
     unusual_settings,
 )
-from segstudio.engine.workflow.finetune import decide
+from segstudio.engine.workflow.finetune import DEFAULT_LR, DEFAULT_STEPS, decide
 
 TINY = FinetuneSettings(steps=20, height=48, width=64, batch=4, lr=5e-4, val_fraction=0.3)
 
@@ -171,15 +171,15 @@ def test_settings_belong_to_the_project(project, tmp_path) -> None:
     other.settings.pop("finetune")
     d2 = default_finetune(other, "enet")
     assert (d2.height, d2.width) == (240, 320)  # big ones on crops of their aspect
-    assert d2.steps >= 300
+    assert d2.steps >= DEFAULT_STEPS
 
 
 def test_unusual_settings_are_named() -> None:
     base = FinetuneSettings()
     assert unusual_settings(base, base) == []
-    lines = unusual_settings(replace(base, lr=5e-3, steps=30), base)
-    assert lines == ["learning rate 0.005 is 10x the default 0.0005",
-                     "length 30 is 1/10 the default 300"]
+    lines = unusual_settings(replace(base, lr=10 * DEFAULT_LR, steps=DEFAULT_STEPS // 10), base)
+    assert lines == [f"learning rate {10 * DEFAULT_LR:g} is 10x the default {DEFAULT_LR:g}",
+                     f"length {DEFAULT_STEPS // 10} is 1/10 the default {DEFAULT_STEPS}"]
 
 
 def test_starting_points(project) -> None:

@@ -11,6 +11,7 @@ from pyqtgraph.Qt import QtWidgets
 
 from segstudio.core.project import ImageState, Project
 from segstudio.core.sample import make_sample_project
+from segstudio.engine.workflow.finetune import DEFAULT_LR, DEFAULT_STEPS
 
 YES = QtWidgets.QMessageBox.StandardButton.Yes
 NO = QtWidgets.QMessageBox.StandardButton.No
@@ -110,15 +111,16 @@ def test_settings_belong_to_each_project(window, qtbot, sample_root, tmp_path, d
     """The sample's short, fast settings do not follow the user into another project."""
     assert window.open_folder(sample_root)
     assert window.finetune.steps.value() == 100 and window.finetune.lr.value() == 1e-3
-    window.finetune.lr.setValue(5e-3)            # 10x the default: flagged before a run
-    assert "learning rate 0.005 is 10x" in window.finetune.warnings.text()
+    window.finetune.lr.setValue(1e-2)            # 10x the default: flagged before a run
+    assert "learning rate 0.01 is 10x" in window.finetune.warnings.text()
     assert "unusual" in window.finetune.advanced.text()
     camvid_like = tmp_path / "plain"
     camvid_like.mkdir()
     for img in sorted((sample_root / "images").glob("*.png"))[:2]:
         shutil.copy(img, camvid_like / img.name)
     assert window.open_folder(camvid_like)
-    assert window.finetune.lr.value() == 5e-4 and window.finetune.steps.value() == 300
+    assert window.finetune.lr.value() == DEFAULT_LR
+    assert window.finetune.steps.value() == DEFAULT_STEPS
     assert window.finetune.warnings.text() == ""
     assert window.finetune.status.text() == ""       # no trace of the other project's run
     assert window.finetune._loss == []

@@ -4,6 +4,8 @@ A project has one **active** checkpoint: what Segment uses. It lives in segstudi
 (`settings.active`, relative to the project when inside it). When none was ever chosen the
 shipped ENet is the default, but only where it can be used: the project's classes are
 CamVid's, or the project has no labels yet (it then takes the checkpoint's classes).
+`set_active(project, None)` chooses *no* model (stored as null): the shipped one is then not
+used either, until a fine-tune or the user makes a model active.
 Every fine-tune is a *run*, recorded in `checkpoints` with its architecture, parent,
 settings, status and figures; `model_choices` turns those into what the Model panel lists.
 """
@@ -52,16 +54,20 @@ def default_active(project: Project) -> Path | None:
 
 
 def active_checkpoint(project: Project) -> Path | None:
-    """The checkpoint Segment uses (None: none chosen and the shipped one does not fit)."""
+    """The checkpoint Segment uses (None: no model chosen, or none chosen and the shipped one
+    does not fit)."""
     stored = project.settings.get(ACTIVE_KEY) or project.settings.get(LEGACY_KEY)
     if stored:
         path = project.checkpoint_path(stored)
         return path if path.is_file() else None
+    if ACTIVE_KEY in project.settings:
+        return None   # no model, chosen explicitly
     return default_active(project)
 
 
 def set_active(project: Project, path: str | Path | None) -> None:
-    """The user's (or the rule's) choice; written to segstudio.json at once."""
+    """The user's (or the rule's) choice; written to segstudio.json at once. None: no model
+    (not even the shipped default)."""
     project.settings[ACTIVE_KEY] = None if path is None else project.relative_path(path)
     project.settings.pop(LEGACY_KEY, None)
     project.save()

@@ -149,6 +149,27 @@ def segment_project(project: Project, predictor, plan: SegmentPlan, *,
             yield write(project, entry, res.labels, res.confidence, entry.key in replace)
 
 
+NO_PREDICTION_RANK = 2.0   # above any confidence: images without a prediction come last
+
+
+def queue_rank(project: Project, entry: ImageEntry) -> float:
+    """An image's place in the "Worst first" review queue: its mean prediction confidence,
+    least confident first; images without one after every predicted image."""
+    conf = project.confidence(entry)
+    return NO_PREDICTION_RANK if conf is None else conf
+
+
+def review_queue(project: Project, entries: Iterable[ImageEntry] | None = None, *,
+                 worst_first: bool = False) -> list[ImageEntry]:
+    """`entries` (default: every image) in the order the Files list offers them: the
+    project's order, or worst first (ties keep the project's order)."""
+    chosen = project.entries if entries is None else list(entries)
+    if not worst_first:
+        return list(chosen)
+    return [e for _, e in sorted(enumerate(chosen), key=lambda p: (queue_rank(project, p[1]),
+                                                                    p[0]))]
+
+
 def shard(entries: list[ImageEntry], rank: int, world: int) -> list[ImageEntry]:
     """This process's share of the images under torchrun (every world-th, from its rank)."""
     return entries[rank::world] if world > 1 else entries

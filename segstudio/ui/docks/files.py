@@ -12,6 +12,7 @@ from __future__ import annotations
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from segstudio.core.project import ImageState
+from segstudio.engine.workflow.segment import queue_rank
 
 STATE_COLORS = {
     ImageState.UNLABELED: QtGui.QColor(150, 150, 150),
@@ -123,10 +124,7 @@ class QueueFilter(QtCore.QSortFilterProxyModel):
             by_confidence = self._rank is not None
         if by_confidence:
             # Least confident first; images without a prediction after every predicted one.
-            self._rank = {}
-            for i, e in enumerate(entries):
-                conf = project.confidence(e)
-                self._rank[i] = 2.0 if conf is None else conf
+            self._rank = {i: queue_rank(project, e) for i, e in enumerate(entries)}
         else:
             self._rank = None
         self._refilter(accepted)

@@ -47,17 +47,18 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.advanced = QtWidgets.QCheckBox("Advanced settings")
         form = QtWidgets.QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
-        self.steps = _spin(1, 1_000_000, 300, step=50)
+        base = FinetuneSettings()   # until a project's own settings are shown
+        self.steps = _spin(1, 1_000_000, base.steps, step=50)
         self.steps.setToolTip("Optimiser steps; ten reviewed images need as many steps as a "
                               "thousand, so the length does not depend on the set's size")
-        self.crop_h = _spin(32, 4096, 240, step=16)
-        self.crop_w = _spin(32, 4096, 320, step=16)
-        self.batch = _spin(1, 256, 8)
+        self.crop_h = _spin(32, 4096, base.height, step=16)
+        self.crop_w = _spin(32, 4096, base.width, step=16)
+        self.batch = _spin(1, 256, base.batch)
         self.lr = QtWidgets.QDoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 1.0)
         self.lr.setSingleStep(1e-4)
-        self.lr.setValue(5e-4)
+        self.lr.setValue(base.lr)
         self.weighting = QtWidgets.QComboBox()
         self.weighting.addItems(["none", "median", "enet"])
         self.weighting.setToolTip("Class weights of the loss: none, median frequency, or ENet's "
