@@ -1,0 +1,181 @@
+"""Each part of the window on its own, without the window: the image loader, the notifier,
+the run controllers with their docks, the session's saving, the task worker."""
+
+from __future__ import annotations
+
+import pytest
+from pyqtgraph.Qt import QtCore, QtWidgets
+
+from segstudio.core.project import ImageState, Project
+from segstudio.ui.docks.finetune import FineTuneDock
+from segstudio.ui.docks.model import ModelDock
+from segstudio.ui.image_loader import ImageLoader
+from segstudio.ui.notifier import Notifier
+from segstudio.ui.runs import Runs
+from segstudio.ui.session import Session
+from segstudio.ui.workers import TaskWorker, WorkerRunner
+
+
+@pytest.fixture
+def session(qtbot, sample_root):
+    s = Session(Project.open(sample_root))
+    yield s
+    s.close()
+
+
+def test_image_loader_emits_what_it_loaded(qtbot, session, monkeypatch):
+    from segstudio.ui import image_loader
+
+    loader = ImageLoader()
+    got = []
+    loader.loaded.connect(got.append)
+    first = session.entries[0]
+    loader.request(session, first)               # small: at once
+    assert got[0].key == first.key and got[0].rgb.shape[:2] == got[0].document.shape
+    assert got[0].document is session.documents[first.key]
+    # Big images go to the background; only the last wanted one is delivered.
+    monkeypatch.setattr(image_loader, "BACKGROUND_LOAD_PIXELS", 0)
+    started = []
+    loader.started.connect(lambda key, w, h: started.append(key))
+    loader.request(session, session.entries[1])
+    loader.request(session, session.entries[2])
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=10_000)
+    assert got[1].key == session.entries[2].key and started[-1] == session.entries[2].key
+    # An unreadable image: the reason, no document.
+    bad = session.project.images_dir / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n nope")
+    session.project.refresh()
+    loader.request(session, session.project.entry("broken.png"))
+    qtbot.waitUntil(lambda: len(got) == 3, timeout=10_000)
+    assert got[2].error and "broken.png" in got[2].error and got[2].document is None
+    loader.shutdown()
+
+
+def test_notifier_speaks_through_the_status_bar_and_dialogs(qtbot, dialogs):
+    window = QtWidgets.QMainWindow()
+    qtbot.addWidget(window)
+    notify = Notifier(window)
+    notify.status("hello")
+    assert window.statusBar().currentMessage() == "hello"
+    notify.error("bad thing", dialog=True)
+    assert "bad thing" in window.statusBar().currentMessage()
+    assert ("warning", "bad thing") in dialogs.shown
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Yes
+    assert notify.ask("Title", "Go?")
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.No
+    assert not notify.ask("Title", "Go?")
+
+
+def test_runs_from_its_docks_and_a_notifier(qtbot, session, tiny_checkpoint, dialogs):
+    """Runs is built from two docks and a notifier: no window needed to segment."""
+    host = QtWidgets.QMainWindow()
+    qtbot.addWidget(host)
+    model_dock, finetune_dock = ModelDock(host), FineTuneDock(host)
+    runs = Runs(model_dock, finetune_dock, Notifier(host), host)
+    runs.set_session(session)
+    runs.project_opened()
+    assert model_dock.arch.currentText() == "enet"
+    assert model_dock.current_checkpoint() is None        # nothing fits the sample yet
+    runs._checkpoint_chosen(str(tiny_checkpoint))
+    assert model_dock.current_checkpoint() == tiny_checkpoint
+    with qtbot.waitSignal(runs.segment_finished, timeout=60_000) as sig:
+        model_dock.segment_all.emit()
+    assert sig.args[0].startswith("segmented 2 image(s)")
+    assert session.project.counts()[ImageState.PREDICTED] == 2
+    runs.cancel_all(wait=True)
+
+
+def test_session_saves_a_persons_edit_as_edited_with_its_pixels(qtbot, session):
+    entry = next(e for e in session.entries
+                 if session.state(e) is ImageState.UNLABELED)
+    doc = session.document(entry, session.project.read_image(entry).shape[:2])
+    doc.brush((10.5, 10.5), (20.5, 10.5), 3, 2)
+    assert session.is_dirty(entry.key)
+    assert session.save(entry, wait=True)
+    assert session.project.state(entry) is ImageState.EDITED
+    assert session.project.touched(entry)[10, 15]
+    # Taking a reviewed mark back returns it to EDITED (it has touched pixels).
+    shape = doc.shape
+    session.set_reviewed(entry, True, shape)
+    session.flush()
+    assert session.project.state(entry) is ImageState.REVIEWED
+    session.set_reviewed(entry, False, shape)
+    session.flush()
+    assert session.project.state(entry) is ImageState.EDITED
+
+
+def test_task_worker_runs_a_generator_and_returns_its_value(qtbot):
+    def task(emit, cancel):
+        emit("first")
+        yield "second"
+        return 42
+
+    worker = TaskWorker(lambda emit, cancel: task(emit, cancel))
+    items, done = [], []
+    worker.item.connect(items.append)
+    worker.done.connect(done.append)
+    runner = WorkerRunner()
+    with qtbot.waitSignal(worker.finished, timeout=10_000) as sig:
+        runner.start(worker)
+    assert sig.args == [False, ""]
+    qtbot.waitUntil(lambda: done == [42], timeout=5_000)
+    assert items == ["first", "second"]
+    runner.wait()
+
+
+def test_task_worker_reports_errors_in_one_line(qtbot):
+    from segstudio.core.errors import ProjectError
+
+    def task(emit, cancel):
+        raise ProjectError("/x: cannot do that")
+
+    worker = TaskWorker(task)
+    runner = WorkerRunner()
+    with qtbot.waitSignal(worker.finished, timeout=10_000) as sig:
+        runner.start(worker)
+    assert sig.args == [False, "/x: cannot do that"]
+    runner.wait()
+
+
+def test_model_dock_lists_choices_with_the_active_one_marked(qtbot, tmp_path):
+    from segstudio.engine.workflow.models import ModelChoice
+
+    dock = ModelDock()
+    qtbot.addWidget(dock)
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    dock.set_choices([
+        ModelChoice(a, "enet #2", "run", "enet", "cancelled", 0.4, note="cancelled at 3",
+                    record={"name": "enet #2"}),
+        ModelChoice(b, "enet #1", "run", "enet", active=True, record={"name": "enet #1"}),
+    ])
+    assert dock.current_checkpoint() == b
+    assert dock.checkpoint.currentText().startswith("●")
+    dock.checkpoint.setCurrentIndex(dock.checkpoint.findData(str(a)))
+    assert dock.note.text() == "cancelled at 3"
+    assert dock.resume_button.isVisibleTo(dock)
+    picked = []
+    dock.checkpoint_changed.connect(picked.append)
+    dock.checkpoint.activated.emit(dock.checkpoint.findData(str(a)))
+    assert picked == [str(a)]
+
+
+def test_window_state_restores_only_what_fits(qtbot, tmp_path, monkeypatch):
+    """Settings written as they change come back; a saved geometry that does not fit the
+    screen (or cannot be read) gives way to the default, sized from the screen."""
+    from segstudio.ui.main_window import MainWindow
+    from segstudio.ui.window_state import screen_scale
+
+    monkeypatch.setenv("SEGSTUDIO_SETTINGS", str(tmp_path / "s.ini"))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.toolbar.brush_size.setValue(33)          # saved as it changes, no clean exit needed
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.toolbar.brush_size.value() == 33
+    key = f"window/{screen_scale(again):g}x/geometry"
+    again.settings.set(key, QtCore.QByteArray(b"not a geometry"))
+    again.settings.sync()
+    third = MainWindow()
+    qtbot.addWidget(third)
+    screen = third.screen().availableGeometry()
+    assert 0 < third.width() <= screen.width() and 0 < third.height() <= screen.height()
