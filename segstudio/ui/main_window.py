@@ -143,6 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.loader.started.connect(
             lambda key, w, h: self.notify.status(f"loading {key} ({w}x{h})…", 0))
         self.runs.segment.classes_adopted.connect(lambda: self._classes_replaced(-1))
+        self.runs.segment.image_failed.connect(self.files.mark_broken)
 
     def _set_project_widgets_enabled(self, on: bool) -> None:
         # The welcome page stands alone; the docks and tools appear with a project.

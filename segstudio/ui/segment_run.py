@@ -30,6 +30,7 @@ class SegmentRun(RunController):
 
     finished = QtCore.Signal(str)
     classes_adopted = QtCore.Signal()
+    image_failed = QtCore.Signal(str, str)   # key, why (the Files list marks it)
 
     def __init__(self, model_dock, notifier: Notifier, parent: QtCore.QObject | None = None):
         super().__init__(parent)
@@ -131,6 +132,7 @@ class SegmentRun(RunController):
         worker.item.connect(self._on_item)
         worker.finished.connect(self._on_finished)
         self._stats = Counter()
+        self._failed: list[str] = []
         self._total = len(entries)
         self._started = time.perf_counter()
         self.dock.set_running(True)
@@ -176,6 +178,8 @@ class SegmentRun(RunController):
         status = result.status
         if status == "failed":
             self.notify.error(result.message)
+            self._failed.append(result.entry.key)
+            self.image_failed.emit(result.entry.key, result.message)
         elif status == "deferred":
             status = self.session.apply_prediction(result, result.entry.key in self._overwrite)
         else:
@@ -198,7 +202,8 @@ class SegmentRun(RunController):
         if parts:
             summary += " (" + ", ".join(parts) + ")"
         if s["failed"]:
-            summary += f", {s['failed']} failed"
+            names = ", ".join(self._failed[:3]) + (", …" if len(self._failed) > 3 else "")
+            summary += f", {s['failed']} failed ({names}: ⚠ in the list)"
         if cancelled:
             summary = "cancelled: " + summary
         if error:

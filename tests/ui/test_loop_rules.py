@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-from pyqtgraph.Qt import QtWidgets
+from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.project import ImageState, Project
 from segstudio.core.sample import make_sample_project
@@ -208,3 +208,19 @@ def test_inference_scale_is_the_projects_and_reaches_the_predictor(window, qtbot
     dock.show_progress(1, 3, 12.0, (5, 20))
     assert dock.progress.format() == "1 / 3 · tile 5/20"
     dock.set_running(False)
+
+
+def test_images_that_fail_to_segment_are_named_and_marked(window, qtbot, sample_root,
+                                                          tiny_checkpoint):
+    assert window.open_folder(sample_root)
+    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    project = window.session.project
+    targets = [e for e in project.entries if project.state(e) is ImageState.UNLABELED]
+    targets[0].path.write_bytes(b"\x89PNG\r\n\x1a\n broken since")
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.command_actions["segment_all"].trigger()
+    assert "1 failed (" + targets[0].key in sig.args[0]
+    model = window.files.model
+    tip = model.data(model.index(model.row_of(targets[0].key), 0),
+                     QtCore.Qt.ItemDataRole.ToolTipRole)
+    assert "⚠" in tip

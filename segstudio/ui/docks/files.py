@@ -299,6 +299,7 @@ class FilesDock(QtWidgets.QDockWidget):
         else:
             self.model.broken.pop(key, None)
         self.model.refresh_key(key)
+        self.update_counts()
 
     def update_counts(self) -> None:
         if self.model is None:
