@@ -52,6 +52,11 @@ class FinetuneRun(RunController):
         session = self.session
         if session is None or self.runner.busy:
             return False
+        if session.read_only:
+            self.notify.error(f"{session.project.root}: read-only folder, so a fine-tune cannot "
+                              "record its model here; copy the folder somewhere writable, or "
+                              "train with `segstudio train DATA --out DIR`", dialog=True)
+            return False
         if not session.save_all(wait=True):
             self.notify.error("fine-tuning needs the labels on disk, and one could not be saved",
                               dialog=True)

@@ -100,6 +100,11 @@ class SegmentRun(RunController):
         if self.runner.busy:
             self.notify.status("a segmentation is already running")
             return False
+        if session.read_only:
+            self.notify.error(f"{session.project.root}: read-only folder, so predictions cannot "
+                              "be saved here; copy the folder somewhere writable to segment it "
+                              "(or use `segstudio segment IMAGES --out DIR`)", dialog=True)
+            return False
         if session.dirty_keys() and not session.save_all(wait=True):
             self.notify.error("a label could not be saved; segmentation did not start",
                               dialog=True)

@@ -70,6 +70,8 @@ class Session(QtCore.QObject):
         # States asked for but still being written: shown at once (a reviewed mark on an
         # 8000x6000 image must not wait for its 2-second PNG encode).
         self._pending_state: dict[str, ImageState] = {}
+        self.read_only = project.read_only
+        self._told_read_only = False
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-writer")
         self._futures: dict[str, Future] = {}
         self._handled: set[Future] = set()
@@ -137,6 +139,17 @@ class Session(QtCore.QObject):
         doc = self.documents.get(entry.key)
         if doc is None or (state is None and not self.is_dirty(entry.key)):
             return True
+        if self.read_only:
+            # A read-only folder (a shared dataset): edits stay in memory, marked unsaved, and
+            # the user hears it once, not at every autosave.
+            self.failed.add(entry.key)
+            if not self._told_read_only:
+                self._told_read_only = True
+                self.save_failed.emit(
+                    f"{self.project.root}: read-only folder, so edits cannot be saved here; "
+                    "they stay in memory until you close it (copy the folder somewhere "
+                    "writable to label it, or File > Export labels)")
+            return False
         if state is None:
             state = (ImageState.REVIEWED if self.state(entry) is ImageState.REVIEWED
                      else ImageState.EDITED)

@@ -224,3 +224,15 @@ def test_images_that_fail_to_segment_are_named_and_marked(window, qtbot, sample_
     tip = model.data(model.index(model.row_of(targets[0].key), 0),
                      QtCore.Qt.ItemDataRole.ToolTipRole)
     assert "⚠" in tip
+
+
+def test_a_read_only_project_refuses_runs_with_the_way_out(window, sample_root,
+                                                          tiny_checkpoint, dialogs):
+    assert window.open_folder(sample_root)
+    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    window.session.read_only = True
+    assert not window.runs.segment.segment_unlabeled()
+    assert not window.runs.start_fine_tune()
+    texts = dialogs.texts()
+    assert "--out DIR" in texts and "read-only folder" in texts
+    assert not window.runs.busy

@@ -179,3 +179,21 @@ def test_window_state_restores_only_what_fits(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(third)
     screen = third.screen().availableGeometry()
     assert 0 < third.width() <= screen.width() and 0 < third.height() <= screen.height()
+
+
+def test_a_read_only_folder_says_so_once_and_keeps_the_edits(qtbot, sample_root):
+    project = Project.open(sample_root)
+    session = Session(project)
+    session.read_only = True            # as for a dataset whose folder has no write bit
+    messages = []
+    session.save_failed.connect(messages.append)
+    entry = session.entries[0]
+    doc = session.document(entry, project.read_image(entry).shape[:2])
+    before = project.read_label(entry).copy()
+    doc.brush((5.5, 5.5), (9.5, 5.5), 2, 3)
+    for _ in range(3):                   # autosave, switching images, Ctrl+S
+        assert not session.save(entry)
+    assert len(messages) == 1 and "read-only" in messages[0]
+    assert session.is_dirty(entry.key)
+    assert (project.read_label(entry) == before).all()
+    session.close()
