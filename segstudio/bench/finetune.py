@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> dict:
            "pool": str(pool), "val": str(val), "runs": runs, "shipped_val_miou": reference}
     if reference:
         # What a few images and minutes give, next to the shipped model (the whole pool,
-        # 99 minutes) on the same images.
+        # hours of training) on the same images.
         out["ratio"] = runs[0]["val_miou"] / reference
         say(f"  shipped ENet (CamVid train, own classes): val mIoU {100 * reference:.1f}%; "
             f"ratio {out['ratio']:.2f} for {runs[0]['images']} images")

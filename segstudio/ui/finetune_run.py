@@ -159,14 +159,15 @@ class FinetuneRun(RunController):
             self.dock.status.setText(f"diverged: {result.message}")
             self.notify.error(f"{name}: {result.message}", dialog=True)
         elif outcome.activated:
-            self.dock.status.setText(f"done: {name} is now the active model. {outcome.reason}")
+            self.dock.status.setText(f"done: {name} is now the active model: "
+                                     f"{_why(outcome.reason)}")
             self.finished.emit(path)
             self.offer_resegment("Fine-tuning finished",
                                  f"{name} is the active model now ({outcome.reason}). "
                                  "Re-segment the images that are not reviewed with it?")
             return
         else:
-            self.dock.status.setText(f"done: {name} kept, not active. {outcome.reason}")
+            self.dock.status.setText(f"done: {name} kept, not active: {_why(outcome.reason)}")
             self.notify.inform("Fine-tuning finished", f"{name} finished but the active model "
                                f"stays: {outcome.reason}.")
         self.finished.emit(path)
@@ -178,3 +179,12 @@ class FinetuneRun(RunController):
             self.runner.wait(120_000)
             if self._worker is not None:
                 self._finish("")
+
+
+def _why(reason: str) -> str:
+    """The verdict's reason without its "(not) made active:" head, which the status line
+    already says in its own words."""
+    for head in ("not made active: ", "made active: "):
+        if reason.startswith(head):
+            return reason[len(head):]
+    return reason

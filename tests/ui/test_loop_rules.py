@@ -102,6 +102,10 @@ def test_a_stopped_run_resumes_from_the_model_panel(window, qtbot, sample_root, 
     with qtbot.waitSignal(window.runs.train_finished, timeout=180_000) as sig:
         window.model_dock.resume_button.click()
     assert sig.args[0]
+    # One verdict in the panel's words, not the engine's "(not) made active:" head again.
+    status = window.finetune.status.text()
+    assert status.startswith("done: ") and "made active" not in status, status
+    assert "is now the active model: " in status or "kept, not active: " in status, status
     records = Project.open(sample_root).checkpoints
     assert len(records) == 1 and records[0]["status"] == "finished"
     assert sig.args[0].endswith(records[0]["path"])

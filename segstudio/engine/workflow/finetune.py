@@ -328,9 +328,8 @@ def decide(status: str, miou: float | None, baseline: float | None,
     if miou >= baseline:
         return True, (f"made active: val mIoU {100 * miou:.1f}% vs {100 * baseline:.1f}% for "
                       "the model it replaces, on the same images")
-    return False, (f"not made active: val mIoU {100 * miou:.1f}% is below "
-                   f"{100 * baseline:.1f}% of the active model on the same images; you can "
-                   "still choose it")
+    return False, (f"not made active: val mIoU {100 * miou:.1f}% is below the active "
+                   f"model's {100 * baseline:.1f}% on the same images; you can still choose it")
 
 
 def _remove_empty(folder: Path) -> None:
