@@ -75,7 +75,8 @@ class SegmentRun(RunController):
 
         plan = plan_segmentation(self.session.project,
                                  [e for e in self.session.entries
-                                  if self.session.state(e) is not ImageState.REVIEWED])
+                                  if self.session.state(e) is not ImageState.REVIEWED],
+                                 state_of=self.session.state)
         if not plan.run:
             self.notify.status("nothing to re-segment: every image is reviewed")
             return False

@@ -95,8 +95,16 @@ class Session(QtCore.QObject):
         return self._by_path.get(Path(path))
 
     def state(self, entry: ImageEntry) -> ImageState:
+        """The state the user sees: a queued save's, else the record's; and an image a person
+        has painted on is EDITED from the first stroke, before autosave writes it (a question
+        asked meanwhile, such as Re-segment's, must count it with the edited ones)."""
         pending = self._pending_state.get(entry.key)
-        return pending if pending is not None else self.project.state(entry)
+        state = pending if pending is not None else self.project.state(entry)
+        if state in (ImageState.UNLABELED, ImageState.PREDICTED):
+            doc = self.documents.get(entry.key)
+            if doc is not None and doc.dirty and doc.touched_any:
+                return ImageState.EDITED
+        return state
 
     # -- documents -----------------------------------------------------------------------
     def document(self, entry: ImageEntry, shape: tuple[int, int]) -> MaskDocument:

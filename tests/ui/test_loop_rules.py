@@ -47,7 +47,9 @@ def test_resegment_keeps_strokes_on_open_and_saved_images(window, qtbot, sample_
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
         window.model_dock.resegment.emit()
     text = dialogs.shown[-1][1]
-    assert "keep every pixel you painted" in text and "reviewed image(s) are left" in text
+    # Both count as edited in the question, the unsaved one too (not as "predicted").
+    assert "2 edited image(s) keep every pixel you painted" in text, text
+    assert "reviewed image(s) are left" in text
     assert "kept your edits" in sig.args[0]
     assert doc0.mask[20, 20] == value and doc1.mask[30, 30] == value1
     window.session.save_all(wait=True)

@@ -59,15 +59,20 @@ class SegmentPlan:
 
 
 def plan_segmentation(project: Project, entries: Iterable[ImageEntry] | None = None, *,
-                      replace_reviewed: Iterable[str] = ()) -> SegmentPlan:
+                      replace_reviewed: Iterable[str] = (),
+                      state_of: Callable[[ImageEntry], ImageState] | None = None
+                      ) -> SegmentPlan:
     """The plan for `entries` (default: every image); `replace_reviewed`: keys of reviewed
-    images the user explicitly asked to replace."""
+    images the user explicitly asked to replace. `state_of` (default: the project's records)
+    lets the app count strokes painted but not saved yet: an image edited a second ago is
+    "edited" in the question the user answers, not "predicted" as on disk."""
     asked = set(replace_reviewed)
     plan = SegmentPlan()
     chosen = project.entries if entries is None else list(entries)
     plan.order = {e.key: i for i, e in enumerate(project.entries)}
+    state_of = state_of or project.state
     for e in chosen:
-        state = project.state(e)
+        state = state_of(e)
         if state is ImageState.REVIEWED:
             (plan.replace if e.key in asked else plan.keep).append(e)
         elif state is ImageState.EDITED:
