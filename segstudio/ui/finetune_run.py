@@ -159,17 +159,16 @@ class FinetuneRun(RunController):
             self.dock.status.setText(f"diverged: {result.message}")
             self.notify.error(f"{name}: {result.message}", dialog=True)
         elif outcome.activated:
-            self.dock.status.setText(f"done: {name} is now the active model: "
-                                     f"{_why(outcome.reason)}")
+            self.dock.status.setText(_verdict_line(name, outcome))
             self.finished.emit(path)
             self.offer_resegment("Fine-tuning finished",
-                                 f"{name} is the active model now ({outcome.reason}). "
+                                 f"{name} is the active model now ({_why(outcome.reason)}). "
                                  "Re-segment the images that are not reviewed with it?")
             return
         else:
-            self.dock.status.setText(f"done: {name} kept, not active: {_why(outcome.reason)}")
+            self.dock.status.setText(_verdict_line(name, outcome))
             self.notify.inform("Fine-tuning finished", f"{name} finished but the active model "
-                               f"stays: {outcome.reason}.")
+                               f"stays: {_why(outcome.reason)}.")
         self.finished.emit(path)
 
     # -- stopping ------------------------------------------------------------------------
@@ -179,6 +178,18 @@ class FinetuneRun(RunController):
             self.runner.wait(120_000)
             if self._worker is not None:
                 self._finish("")
+
+
+def _verdict_line(name: str, outcome) -> str:
+    """The panel's one or two lines on the outcome: the figures, when both were measured (the
+    dialog and the Model panel say the rest); the panel must not grow a scroll bar for it."""
+    rec = outcome.record
+    miou, base = rec.get("miou"), rec.get("baseline_miou")
+    head = "is now the active model" if outcome.activated else "kept, not active"
+    if miou is None or base is None:
+        return f"done: {name} {head}: {_why(outcome.reason)}"
+    other = "the model it replaces" if outcome.activated else "the active model"
+    return f"done: {name} {head}: val mIoU {100 * miou:.1f}% vs {100 * base:.1f}% for {other}"
 
 
 def _why(reason: str) -> str:

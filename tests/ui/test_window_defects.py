@@ -237,6 +237,17 @@ def test_9_title_plot_menus_welcome_keys_and_worst_first(make_window, sample_roo
     assert -0.2 < x0 <= 0 and 1 <= x1 < 1.2
     ticks = w.finetune.miou_plot.getAxis("bottom")._tickLevels[0]
     assert [label for _, label in ticks] == ["0", "1"]
+    # The loss plot too (found on a real window: step 0 alone drew -400..400, x0.001), and
+    # a long run gets round ticks.
+    w.finetune.show_event(SimpleNamespace(kind="step", loss=0.5, epoch=1, epochs=5, step=1,
+                                          steps=20, eta_s=None))
+    x0, x1 = w.finetune.loss_plot.getViewBox().viewRange()[0]
+    assert -0.2 < x0 <= 0 and 1 <= x1 < 1.2
+    for _ in range(299):
+        w.finetune.show_event(SimpleNamespace(kind="step", loss=0.4, epoch=1, epochs=5,
+                                              step=1, steps=20, eta_s=None))
+    ticks = w.finetune.loss_plot.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == ["0", "50", "100", "150", "200", "250"]
     # "Worst first" is a toggle, in the menu and on the panel.
     action = w.command_actions["sort_confidence"]
     assert action.isCheckable()

@@ -5,6 +5,8 @@ training on edited pixels) behind "Advanced", with values far from the defaults 
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
@@ -189,8 +191,8 @@ class FineTuneDock(QtWidgets.QDockWidget):
         self.status.setToolTip("")
         self.loss_curve.setData([], [])
         self.miou_curve.setData([], [])
-        self.miou_plot.setXRange(0, 1, padding=0.05)
-        self.miou_plot.getAxis("bottom").setTicks([[(0, "0"), (1, "1")]])
+        for plot in (self.loss_plot, self.miou_plot):
+            _count_axis(plot, 0)
 
     def show_event(self, ev) -> None:
         """Update from a TrainEvent (kind step / epoch / done / log)."""
@@ -201,6 +203,8 @@ class FineTuneDock(QtWidgets.QDockWidget):
         if kind == "step" and ev.loss is not None:
             self._loss.append(float(ev.loss))
             self.loss_curve.setData(self._loss)
+            # Steps count from 0; one point must not get pyqtgraph's -400..400 (x0.001) axis.
+            _count_axis(self.loss_plot, len(self._loss) - 1)
             step = getattr(ev, "step", 0)
             steps = getattr(ev, "steps", 0)
             self.status.setText(f"epoch {epoch}/{epochs}, step {step}/{steps}, "
@@ -212,11 +216,7 @@ class FineTuneDock(QtWidgets.QDockWidget):
                 self._miou.append(float(miou))
                 self.miou_curve.setData(self._epochs, self._miou)
                 # At least a 0..1 range and integer ticks: one point must not get -6..8.
-                top = max(1.0, max(self._epochs))
-                self.miou_plot.setXRange(0, top, padding=0.05)
-                step = max(1, int(top) // 6)
-                self.miou_plot.getAxis("bottom").setTicks(
-                    [[(v, str(v)) for v in range(0, int(top) + 1, step)]])
+                _count_axis(self.miou_plot, max(self._epochs))
             if epoch == 0:
                 text = "before training" + (f": val mIoU {miou:.3f}" if miou is not None else "")
                 self.status.setText(text)
@@ -229,6 +229,26 @@ class FineTuneDock(QtWidgets.QDockWidget):
             self.status.setText(ev.message)
             self.run_log.append(ev.message)
             self.status.setToolTip("\n".join(self.run_log))
+
+
+def _count_axis(plot: pg.PlotWidget, last: float) -> None:
+    """An x axis of whole numbers from 0 to at least 1 (steps, epochs) with ticks at 1, 2 or 5
+    times a power of ten: pyqtgraph's own range for one point is centred on it (-400..400
+    scaled by 0.001 for step 0), which reads as broken."""
+    top = max(1, math.ceil(last))
+    plot.setXRange(0, top, padding=0.05)
+    step = tick_step(top)
+    plot.getAxis("bottom").setTicks([[(v, str(v)) for v in range(0, top + 1, step)]])
+
+
+def tick_step(top: int, most: int = 6) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50... that puts at most `most` intervals in 0..top."""
+    scale = 1
+    while True:
+        for m in (1, 2, 5):
+            if top <= most * m * scale:
+                return m * scale
+        scale *= 10
 
 
 class _Plot(pg.PlotWidget):
