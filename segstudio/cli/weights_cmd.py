@@ -76,7 +76,14 @@ def _bar(name: str):
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from segstudio.engine.weights import fetch, format_size, source_url, status
+    from segstudio.engine.weights import (
+        MIRROR_ENV,
+        WeightsUnreachable,
+        fetch,
+        format_size,
+        source_url,
+        status,
+    )
 
     st = status(args.name)
     if st.present and st.kind == "shipped":
@@ -91,6 +98,11 @@ def run_fetch(args: argparse.Namespace) -> int:
     update, close = _bar(st.file)
     try:
         path = fetch(args.name, args.mirror, progress=update)
+    except WeightsUnreachable as exc:
+        raise WeightsUnreachable(exc.path, f"{exc.problem}; from a machine without access, "
+                                 "use --mirror URL (or $" + MIRROR_ENV + "), or copy the file "
+                                 f"over and run `segstudio weights import {args.name} FILE`"
+                                 ) from None
     finally:
         close()
     print(path)

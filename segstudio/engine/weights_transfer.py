@@ -46,6 +46,11 @@ class WeightsFileError(PathError, WeightsError):
     """A weights file that could not be fetched, copied or verified; `.path` names it."""
 
 
+class WeightsUnreachable(WeightsFileError):
+    """The server could not be reached at all (no route, no name, a firewall): the CLI and
+    the app add their own way round it (a mirror, importing a copy of the file)."""
+
+
 class FetchCancelled(WeightsError):
     """The transfer was cancelled; nothing was kept."""
 
@@ -69,9 +74,9 @@ def _open(url: str, method: str, timeout: float, target: Path) -> http.client.HT
     except urllib.error.URLError as exc:
         reason = exc.reason
         text = getattr(reason, "strerror", None) or str(reason)
-        raise WeightsFileError(target, f"cannot reach {url} ({text})") from None
+        raise WeightsUnreachable(target, f"cannot reach {url} ({text})") from None
     except (TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
-        raise WeightsFileError(target, f"cannot reach {url} ({_describe(exc)})") from None
+        raise WeightsUnreachable(target, f"cannot reach {url} ({_describe(exc)})") from None
 
 
 def _describe(exc: BaseException) -> str:

@@ -114,3 +114,15 @@ def test_ctrl_c_mid_download_leaves_nothing(server, torch_home):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "segstudio weights: interrupted" in err
     assert list(cache.iterdir()) == []
+
+
+def test_an_unreachable_server_says_the_way_round_it(capsys, server):
+    """Behind a firewall the first fetch fails: the line says what to do instead."""
+    entry = weights.WeightsEntry("gone", server.file, "x", ("x",),
+                                 url=f"http://127.0.0.1:9/{server.file}", size=10)
+    with registered(entry):
+        assert main(["weights", "fetch", "gone"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("segstudio weights: error: ") and "cannot reach" in err[-1]
+    assert "--mirror URL" in err[-1] and "segstudio weights import gone FILE" in err[-1]
+    assert cache_files() == []

@@ -174,3 +174,19 @@ def test_model_menu_opens_the_dialog(qtbot):
     w.command_actions["weights"].trigger()  # again: the same dialog, not a second one
     assert len(w.findChildren(WeightsDialog)) == 1
     found.reject()
+
+
+def test_an_unreachable_server_says_the_way_round_it(dialog, qtbot, server, dialogs):
+    from segstudio.engine.weights import WeightsEntry
+
+    dialogs.answer = YES
+    entry = WeightsEntry("gone", server.file, "x", ("x",),
+                         url=f"http://127.0.0.1:9/{server.file}", size=10)
+    with registered(entry):
+        d = dialog()
+        d.select("gone")
+        d.download_button.click()
+        qtbot.waitUntil(lambda: not d.panel.busy, timeout=20_000)
+        text = d.panel.label.text()
+        assert "cannot reach" in text and "Download from" in text and "Import from file" in text
+        assert cache_files() == []

@@ -39,11 +39,18 @@ class TransferWorker(Worker):
         self.name, self.mirror, self.source = name, mirror, source
 
     def work(self) -> None:
-        from segstudio.engine.weights import fetch, import_file
+        from segstudio.engine.weights import WeightsUnreachable, fetch, import_file
 
         report = self._report
         if self.source is None:
-            path = fetch(self.name, self.mirror, progress=report, cancel=self._cancel.is_set)
+            try:
+                path = fetch(self.name, self.mirror, progress=report,
+                             cancel=self._cancel.is_set)
+            except WeightsUnreachable as exc:
+                raise WeightsUnreachable(
+                    exc.path, f"{exc.problem}. Without access to it: give a mirror under "
+                    "Download from, or copy the file over and use Import from file "
+                    "(Model > Pretrained weights…)") from None
         else:
             path = import_file(self.name, self.source, progress=report,
                                cancel=self._cancel.is_set)
