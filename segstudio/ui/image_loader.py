@@ -7,6 +7,7 @@ It knows nothing of the window: the window connects `loaded` and decides what to
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 # Images above this many pixels are decoded off the GUI thread; smaller ones load at once,
 # which keeps paging instant.
 BACKGROUND_LOAD_PIXELS = 12_000_000
+SCAN_BATCH_S = 0.3   # how often the header scan reports what it found
 
 
 @dataclass
@@ -40,6 +42,7 @@ class ImageLoader(QtCore.QObject):
 
     loaded = QtCore.Signal(object)
     started = QtCore.Signal(str, int, int)
+    unreadable = QtCore.Signal(object, object)   # session, {key: why} (from scan_headers)
     _done = QtCore.Signal(object)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
@@ -47,7 +50,37 @@ class ImageLoader(QtCore.QObject):
         self.wanted: str | None = None
         # One worker: loads finish in request order, and a stale request is dropped cheaply.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-loader")
+        self._scan_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="header-scan")
+        self._scan_generation = 0
         self._done.connect(self._deliver)
+
+    def scan_headers(self, session) -> None:
+        """Read every image's header in the background (never its pixels) and report the
+        files that cannot be images (empty, not an image, over the pixel limit) as
+        `unreadable`, so the list marks them when a folder opens, not only once visited.
+        A later scan (another folder) or shutdown stops this one."""
+        self._scan_generation += 1
+        generation = self._scan_generation
+
+        def task() -> None:
+            # In batches, a few a second: a folder of 50,000 broken files must not send the
+            # list 50,000 updates.
+            batch: dict[str, str] = {}
+            sent = time.monotonic()
+            for entry in session.entries:
+                if generation != self._scan_generation:
+                    return
+                try:
+                    image_size(entry.path)
+                except (SegstudioError, OSError) as exc:
+                    batch[entry.key] = _line(exc, entry)
+                if batch and time.monotonic() - sent > SCAN_BATCH_S:
+                    self.unreadable.emit(session, batch)
+                    batch, sent = {}, time.monotonic()
+            if batch:
+                self.unreadable.emit(session, batch)
+
+        self._scan_pool.submit(task)
 
     def request(self, session, entry: ImageEntry) -> None:
         self.wanted = entry.key
@@ -91,6 +124,8 @@ class ImageLoader(QtCore.QObject):
 
     def shutdown(self) -> None:
         self.wanted = None
+        self._scan_generation += 1
+        self._scan_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

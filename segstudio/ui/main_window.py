@@ -16,6 +16,7 @@ import numpy as np
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.errors import SegstudioError
+from segstudio.core.problems import report_all
 from segstudio.core.project import ImageEntry, ImageState, Project
 from segstudio.ui.actions import build_actions, set_project_actions_enabled
 from segstudio.ui.canvas import Canvas
@@ -144,6 +145,8 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda key, w, h: self.notify.status(f"loading {key} ({w}x{h})…", 0))
         self.runs.segment.classes_adopted.connect(lambda: self._classes_replaced(-1))
         self.runs.segment.image_failed.connect(self.files.mark_broken)
+        self.loader.unreadable.connect(
+            lambda s, found: s is self.session and self.files.mark_broken_many(found))
 
     def _set_project_widgets_enabled(self, on: bool) -> None:
         # The welcome page stands alone; the docks and tools appear with a project.
@@ -153,13 +156,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels_menu.setEnabled(on)
         self.stack.setCurrentWidget(self.canvas if on else self.welcome)
         set_project_actions_enabled(self.command_actions, on)
-
-    # -- messages (kept for scripts; parts use self.notify) -------------------------------
-    def show_status(self, text: str, ms: int = 8000) -> None:
-        self.notify.status(text, ms)
-
-    def show_error(self, text: str, *, dialog: bool = False) -> None:
-        self.notify.error(text, dialog=dialog)
 
     def update_title(self) -> None:
         parts = ["segstudio"]
@@ -225,6 +221,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.notify.status(f"opened {project.root}: {n} images"
                            + (" (read-only: nothing can be saved here)"
                               if project.read_only else ""))
+        # Said once per opening (log and status bar); the Files counts keep saying it.
+        report_all(project.listing_warnings, lambda line: self.notify.error(line), what="folders")
+        self.loader.scan_headers(self.session)
         if project.entries:
             self.show_image(project.entries[0].key)
         else:
@@ -323,6 +322,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.update_title()
             return
         self.stack.setCurrentWidget(self.canvas)
+        if result.key in self.files.model.broken:   # readable now (the file was replaced)
+            self.files.mark_broken(result.key, None)
         self.current_key = result.key
         self.image_shape = result.rgb.shape[:2]
         first = self.canvas.image_item.array is None

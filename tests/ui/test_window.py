@@ -103,6 +103,23 @@ def test_keys_pick_classes_tools_and_brush_size(window, qtbot):
     assert window.current_key != first
 
 
+def test_a_folder_link_out_of_the_project_is_said_and_stays_said(qtbot, sample_root, tmp_path,
+                                                                 caplog):
+    """A link to /usr inside images/ once listed thousands of system images; it is not
+    followed, and the window says so (log, status bar) and keeps saying it (Files counts)."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (sample_root / "images" / "escape").symlink_to(outside, target_is_directory=True)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    with caplog.at_level("WARNING"):
+        assert w.open_folder(sample_root)
+    assert any("folder link leads outside the project" in r.getMessage() for r in caplog.records)
+    assert "1 folder(s) left out" in w.files.counts.text()
+    assert "escape" in w.files.counts.toolTip() and "not followed" in w.files.counts.toolTip()
+    assert not any(e.key.startswith("escape/") for e in w.session.entries)
+
+
 def test_unreadable_image_is_marked_and_explained(qtbot, sample_root, dialogs):
     (sample_root / "images" / "scene_00_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     w = MainWindow()
@@ -122,6 +139,30 @@ def test_unreadable_image_is_marked_and_explained(qtbot, sample_root, dialogs):
     assert "1 unreadable" in w.files.counts.text()
     w.show_image(w.session.entries[1].key)
     assert w.current_document() is not None and w.stack.currentWidget() is w.canvas
+
+
+def test_broken_files_are_marked_when_the_folder_opens_not_only_once_visited(qtbot,
+                                                                             sample_root):
+    """A background header scan marks every file that cannot be an image (empty, not an
+    image, over the pixel limit) as soon as the folder opens; a file that becomes readable
+    loses its mark when shown."""
+    images = sample_root / "images"
+    (images / "zz_empty.png").write_bytes(b"")
+    (images / "zz_text.png").write_text("not an image")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.open_folder(sample_root)
+    assert w.current_key == w.session.entries[0].key    # the first image is shown, as before
+    qtbot.waitUntil(lambda: {"zz_empty.png", "zz_text.png"} <= set(w.files.model.broken),
+                    timeout=10_000)
+    assert "2 unreadable" in w.files.counts.text()
+    assert "zz_text.png" in w.files.model.broken["zz_text.png"]
+    # Repaired meanwhile: shown, and no longer marked.
+    good = next(p for p in images.iterdir() if p.name.startswith("scene"))
+    (images / "zz_empty.png").write_bytes(good.read_bytes())
+    w.show_image("zz_empty.png")
+    assert w.stack.currentWidget() is w.canvas
+    assert "zz_empty.png" not in w.files.model.broken and "1 unreadable" in w.files.counts.text()
 
 
 def test_checkpoint_with_other_classes_is_refused(window, qtbot, tmp_path, dialogs):

@@ -142,7 +142,7 @@ class ExportDialog(TransferDialog):
                        images=self.images.isChecked(), polygons=self.polygons.isChecked())
 
     def on_done(self, report) -> None:
-        self.window_.show_status(report.summary()[0], 20000)
+        self.window_.notify.status(report.summary()[0], 20000)
 
 
 class ImportDialog(TransferDialog):
@@ -273,7 +273,7 @@ class ImportDialog(TransferDialog):
             report.out.resolve()
         if not report.cancelled or reopen:
             window.open_folder(report.out)
-        window.show_status(report.summary()[0], 20000)
+        window.notify.status(report.summary()[0], 20000)
 
 
 def export_dialog(window) -> ExportDialog:

@@ -22,6 +22,7 @@ STATE_COLORS = {
 }
 KEY_ROLE = QtCore.Qt.ItemDataRole.UserRole
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
+LEFT_OUT_SHOWN = 20  # folders named in the counts tooltip; the log has every one
 
 
 class FilesModel(QtCore.QAbstractTableModel):
@@ -292,13 +293,18 @@ class FilesDock(QtWidgets.QDockWidget):
             self.update_counts()
 
     def mark_broken(self, key: str, reason: str | None) -> None:
+        self.mark_broken_many({key: reason})
+
+    def mark_broken_many(self, found: dict[str, str | None]) -> None:
+        """Mark (a reason) or clear (None) many rows, counting once."""
         if self.model is None:
             return
-        if reason:
-            self.model.broken[key] = reason
-        else:
-            self.model.broken.pop(key, None)
-        self.model.refresh_key(key)
+        for key, reason in found.items():
+            if reason:
+                self.model.broken[key] = reason
+            else:
+                self.model.broken.pop(key, None)
+            self.model.refresh_key(key)
         self.update_counts()
 
     def update_counts(self) -> None:
@@ -314,9 +320,17 @@ class FilesDock(QtWidgets.QDockWidget):
         text = f"{total} images: " + ", ".join(parts)
         if self.model.broken:
             text += f"; {len(self.model.broken)} unreadable (⚠ in the list)"
+        # Folders the listing left out (a link leading out of the project, an unreadable
+        # folder) stay said here, not only in a status message the next one replaces.
+        left_out = session.project.listing_warnings
+        if left_out:
+            text += f"; {len(left_out)} folder(s) left out (hover for which)"
         if self.proxy is not None and self.proxy.rowCount() != total:
             text += f" · {self.proxy.rowCount()} shown"
         self.counts.setText(text)
+        shown = left_out[:LEFT_OUT_SHOWN]
+        more = len(left_out) - len(shown)
+        self.counts.setToolTip("\n".join(shown + ([f"... and {more} more"] if more else [])))
 
     # -- navigation ----------------------------------------------------------------------
     def ordered_keys(self) -> list[str]:
