@@ -37,10 +37,13 @@ class Commands:
     def sample_project(self) -> None:
         from segstudio.core.sample import make_sample_project
 
+        # ~/.local/share/segstudio/sample-project (AppDataLocation would say segstudio twice:
+        # organisation and application share the name).
         base = QtCore.QStandardPaths.writableLocation(
-            QtCore.QStandardPaths.StandardLocation.AppDataLocation
+            QtCore.QStandardPaths.StandardLocation.GenericDataLocation
         )
-        folder = Path(base or Path.home() / ".segstudio") / "sample-project"
+        folder = (Path(base) / "segstudio" if base else Path.home() / ".segstudio") \
+            / "sample-project"
         try:
             if not (folder / "segstudio.json").is_file():
                 make_sample_project(folder)

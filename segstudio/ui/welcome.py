@@ -32,7 +32,13 @@ class WelcomePage(QtWidgets.QWidget):
         for b in (self.open_button, self.sample_button):
             b.setMinimumHeight(36)
             box.addWidget(b)
-        box.addWidget(QtWidgets.QLabel("Recent folders:"))
+        hint = QtWidgets.QLabel("or drop a folder anywhere on this window")
+        hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        hint.setEnabled(False)   # greyed: a hint, not a control
+        box.addWidget(hint)
+        # Only when there is something to list: an empty white box reads as broken.
+        self.recent_label = QtWidgets.QLabel("Recent folders:")
+        box.addWidget(self.recent_label)
         self.recent = QtWidgets.QListWidget()
         self.recent.setMaximumHeight(180)
         self.recent.itemActivated.connect(
@@ -56,3 +62,6 @@ class WelcomePage(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(str(folder))
             item.setData(QtCore.Qt.ItemDataRole.UserRole, str(folder))
             self.recent.addItem(item)
+        has_recent = self.recent.count() > 0
+        self.recent_label.setVisible(has_recent)
+        self.recent.setVisible(has_recent)

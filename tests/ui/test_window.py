@@ -201,6 +201,8 @@ def test_close_with_unsaved_work_asks(window, dialogs):
 def test_settings_persist_between_windows(qtbot, sample_root):
     w = MainWindow()
     qtbot.addWidget(w)
+    # A first start lists no recent folders, and shows no empty list box for them.
+    assert w.welcome.recent.isHidden() and w.welcome.recent_label.isHidden()
     w.open_folder(sample_root)
     w.toolbar.opacity.setValue(30)
     w.toolbar.brush_size.setValue(40)
@@ -211,6 +213,7 @@ def test_settings_persist_between_windows(qtbot, sample_root):
     assert again.toolbar.brush_size.value() == 40
     assert again.settings.recent_folders()[0] == sample_root.resolve()
     assert again.welcome.recent.item(0).text() == str(sample_root.resolve())
+    assert not again.welcome.recent.isHidden()
     again.recent_menu.aboutToShow.emit()
     again.recent_menu.actions()[0].trigger()  # File > Open recent
     assert again.session is not None and again.session.project.root == sample_root.resolve()
@@ -281,3 +284,15 @@ def test_big_images_load_in_the_background(window, qtbot, monkeypatch):
     assert window.canvas.label_item.array is doc.mask
     assert window.tools.document is doc
     assert window.files.ordered_keys()[window.files.view.currentIndex().row()] == keys[2]
+
+
+def test_try_a_sample_project_lands_in_the_users_data_folder(qtbot, tmp_path, monkeypatch):
+    """~/.local/share/segstudio/sample-project, not .../segstudio/segstudio/... (seen in the
+    status bar of a real window)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.command_actions["sample_project"].trigger()
+    root = w.session.project.root
+    assert root == (tmp_path / "data" / "segstudio" / "sample-project").resolve()
+    assert len(w.session.entries) == 16

@@ -324,7 +324,7 @@ def decide(status: str, miou: float | None, baseline: float | None,
     if baseline is None:
         why = ("no model was active" if active is None else
                "the active model cannot be measured on these classes")
-        return True, f"made active: {why} (val mIoU {100 * miou:.1f}%)"
+        return True, f"made active: {why}; val mIoU {100 * miou:.1f}%"
     if miou >= baseline:
         return True, (f"made active: val mIoU {100 * miou:.1f}% vs {100 * baseline:.1f}% for "
                       "the model it replaces, on the same images")
