@@ -197,3 +197,11 @@ def test_a_read_only_folder_says_so_once_and_keeps_the_edits(qtbot, sample_root)
     assert session.is_dirty(entry.key)
     assert (project.read_label(entry) == before).all()
     session.close()
+
+
+def test_eta_text_never_says_zero_seconds_while_work_goes_on():
+    from segstudio.ui.docks.model import format_eta
+
+    assert format_eta(-1) == "estimating…"
+    assert format_eta(0.0) == format_eta(0.4) == "finishing…"
+    assert format_eta(1.4) == "1 s left" and format_eta(75) == "1 min 15 s left"

@@ -19,8 +19,13 @@ ACTIVE_MARK = "● "
 
 
 def format_eta(seconds: float) -> str:
+    """Negative: not known yet. Under a second: "finishing…", not "0 s left", which the
+    estimate says when the network is done but the work is not (an 8000x6000 image's logits
+    take seconds to bring back to its size after its one tile)."""
     if seconds < 0:
         return "estimating…"
+    if seconds < 1:
+        return "finishing…"
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s left"
