@@ -78,7 +78,9 @@ def test_export_defaults_to_reviewed_and_says_what_it_left_out(tricky, tmp_path)
     report = export_labels(tricky, "coco", tmp_path / "c")
     assert report.states == {"reviewed": 4} and report.exported == 4
     text = "\n".join(report.summary())
+    # Said for both front ends: the CLI flag and the app's check box.
     assert "left out 1 predicted label" in text and "--all" in text
+    assert "'Also predicted and edited labels' in the app" in text
     everything = export_labels(tricky, "coco", tmp_path / "all", include_all=True)
     text = "\n".join(everything.summary())
     assert "(4 reviewed, 1 predicted)" in text and "not ground truth" in text

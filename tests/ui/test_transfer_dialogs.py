@@ -60,6 +60,13 @@ def test_export_from_the_menu_writes_and_says_so(window, qtbot, tmp_path):
     assert dialog.cancel_button.text() == "Close"
     dialog.format.setCurrentIndex(dialog.format.findData("voc"))
     assert not dialog.polygons.isEnabled()
+    # After a VOC export the COCO-only option stays off (seen on a real window: every field
+    # came back enabled), and the split's fraction follows its box.
+    dialog.out.setText(str(tmp_path / "voc"))
+    dialog.split.setChecked(False)
+    _run(dialog, qtbot)
+    assert not dialog.polygons.isEnabled() and not dialog.val.isEnabled()
+    assert dialog.format.isEnabled() and dialog.include_all.isEnabled()
 
 
 def test_export_includes_unsaved_edits(window, qtbot, tmp_path):

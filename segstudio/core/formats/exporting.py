@@ -171,7 +171,8 @@ def export_labels(
         raise
     if left:
         run.notes.append("left out " + ", ".join(plural(n, f"{s} label") for s, n in left.items())
-                         + " (not ground truth; --all includes them)")
+                         + " (not ground truth; `export --all`, or 'Also predicted and edited "
+                         "labels' in the app, includes them)")
     report.subsets, report.states = run.subsets, run.states
     report.exported = sum(run.subsets.values())
     report.files = len(target.written)

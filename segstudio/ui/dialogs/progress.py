@@ -108,11 +108,17 @@ class TransferDialog(QtWidgets.QDialog):
         else:
             self.reject()
 
+    def controls_restored(self) -> None:
+        """After a run the form's fields are enabled again: a subclass disables what its
+        choices rule out (a COCO-only option under another format)."""
+
     def _set_running(self, on: bool) -> None:
         for i in range(self.form.rowCount()):
             item = self.form.itemAt(i, QtWidgets.QFormLayout.ItemRole.FieldRole)
             if item is not None and item.widget() is not None:
                 item.widget().setEnabled(not on)
+        if not on:
+            self.controls_restored()
         self.start_button.setEnabled(not on)
         self.cancel_button.setText("Cancel" if on else "Close")
         self.progress.setVisible(on)

@@ -83,6 +83,9 @@ class ExportDialog(TransferDialog):
     def fmt(self) -> str:
         return self.format.currentData()
 
+    def controls_restored(self) -> None:
+        self._format_changed()
+
     def _format_changed(self) -> None:
         fmt = self.fmt()
         self.polygons.setEnabled(fmt == "coco")
@@ -190,6 +193,9 @@ class ImportDialog(TransferDialog):
 
     def fmt(self) -> str:
         return self.format.currentData()
+
+    def controls_restored(self) -> None:
+        self._format_changed()
 
     def _format_changed(self) -> None:
         self.labels.setEnabled(self.fmt() == "labelme")
