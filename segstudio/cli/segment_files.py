@@ -58,6 +58,15 @@ def check_targets(items: list[tuple[Path, str]], out: Path, overwrite: bool) -> 
         if _key(target) in inputs:
             raise UsageError(f"--out {out}: would write {target} over an input image "
                              f"({image}); choose another folder")
+    # Label maps beside the photos (JPEG inputs, PNG outputs: no name clash) would be listed
+    # as images by the next run, and mixed with them for good.
+    folders = {_key(image.parent): image.parent for image, _ in items}
+    for _, name in items:
+        target = out / name
+        if _key(target.parent) in folders:
+            raise UsageError(f"--out {out}: would put label maps among the input images in "
+                             f"{folders[_key(target.parent)]} (the next run would take them "
+                             "for images); choose another folder")
     # A project's labels folder belongs to the project's states: in place is the way there.
     resolved = out.resolve()
     for folder in (resolved, *resolved.parents):

@@ -30,6 +30,22 @@ def test_out_never_writes_over_input_images(capsys, enet_ckpt, tmp_path):
                         "--overwrite")
     assert code == 2 and "over an input image" in one_line_error(err)
     assert _snapshot(pngs) == before
+    # JPEG photos: no name clash, but label maps among them would be taken for images later.
+    jpgs = tmp_path / "jpgs"
+    (jpgs / "sub").mkdir(parents=True)
+    Image.fromarray(np.full((40, 50, 3), 90, np.uint8)).save(jpgs / "a.jpg")
+    Image.fromarray(np.full((40, 50, 3), 30, np.uint8)).save(jpgs / "sub" / "b.jpg")
+    before = _snapshot(jpgs)
+    for out in (jpgs, jpgs / "sub", tmp_path / "jpgs" / "."):
+        code, _, err = run_cli(capsys, "segment", jpgs, "--out", out, "--checkpoint",
+                               enet_ckpt, "--overwrite")
+        assert code == 2 and "among the input images" in one_line_error(err), out
+    assert _snapshot(jpgs) == before
+    code, _, _ = run_cli(capsys, "segment", jpgs, "--out", tmp_path / "maps", "--checkpoint",
+                         enet_ckpt)
+    assert code == 0 and sorted(p.relative_to(tmp_path / "maps").as_posix()
+                                for p in (tmp_path / "maps").rglob("*.png")) == ["a.png",
+                                                                                "sub/b.png"]
 
 
 def test_out_refuses_existing_files_and_project_labels(capsys, cli_project, enet_ckpt,
