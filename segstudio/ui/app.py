@@ -77,6 +77,12 @@ def run_app(folder: Path | None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     app.setApplicationName("segstudio")
     app.setOrganizationName("segstudio")
+    # Cycles are collected on the GUI thread only, on a timer (pyqtgraph's collector): the
+    # collector running on a worker thread (segmenting, fine-tuning, saving) can destroy Qt
+    # objects there, which deadlocks or crashes Qt.
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive until exec ends
     window = create_window(folder)
     window.show()
     return app.exec()

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # Images above this many pixels are decoded off the GUI thread; smaller ones load at once,
 # which keeps paging instant.
 BACKGROUND_LOAD_PIXELS = 12_000_000
-SCAN_BATCH_S = 0.3   # how often the header scan reports what it found
+SCAN_SLICE_S = 0.01   # header scan: time on the GUI thread before letting events through
 
 
 @dataclass
@@ -50,37 +50,44 @@ class ImageLoader(QtCore.QObject):
         self.wanted: str | None = None
         # One worker: loads finish in request order, and a stale request is dropped cheaply.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-loader")
-        self._scan_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="header-scan")
         self._scan_generation = 0
         self._done.connect(self._deliver)
 
     def scan_headers(self, session) -> None:
-        """Read every image's header in the background (never its pixels) and report the
-        files that cannot be images (empty, not an image, over the pixel limit) as
-        `unreadable`, so the list marks them when a folder opens, not only once visited.
-        A later scan (another folder) or shutdown stops this one."""
+        """Read every image's header (never its pixels) and report the files that cannot be
+        images (empty, not an image, over the pixel limit) as `unreadable`, so the list marks
+        them when a folder opens, not only once visited. A later scan (another folder) or
+        shutdown stops this one.
+
+        On the GUI thread in slices of SCAN_SLICE_S between events, not on a worker thread:
+        Python code on a plain thread can run the garbage collector there, which may destroy
+        Qt objects of a closed window off the GUI thread and deadlock Qt (seen as a hang)."""
         self._scan_generation += 1
         generation = self._scan_generation
+        entries = iter(list(session.entries))
 
-        def task() -> None:
-            # In batches, a few a second: a folder of 50,000 broken files must not send the
-            # list 50,000 updates.
-            batch: dict[str, str] = {}
-            sent = time.monotonic()
-            for entry in session.entries:
-                if generation != self._scan_generation:
-                    return
+        def step() -> None:
+            if generation != self._scan_generation:
+                return
+            found: dict[str, str] = {}
+            end = time.monotonic() + SCAN_SLICE_S
+            finished = True
+            for entry in entries:
                 try:
                     image_size(entry.path)
                 except (SegstudioError, OSError) as exc:
-                    batch[entry.key] = _line(exc, entry)
-                if batch and time.monotonic() - sent > SCAN_BATCH_S:
-                    self.unreadable.emit(session, batch)
-                    batch, sent = {}, time.monotonic()
-            if batch:
-                self.unreadable.emit(session, batch)
+                    found[entry.key] = _line(exc, entry)
+                except Exception as exc:  # a decoder's own bug: mark the file, keep scanning
+                    found[entry.key] = f"{entry.path}: {type(exc).__name__}: {exc}"
+                if time.monotonic() > end:
+                    finished = False
+                    break
+            if found:   # one update of the list per slice, not one per file
+                self.unreadable.emit(session, found)
+            if not finished:
+                QtCore.QTimer.singleShot(0, self, step)
 
-        self._scan_pool.submit(task)
+        QtCore.QTimer.singleShot(0, self, step)
 
     def request(self, session, entry: ImageEntry) -> None:
         self.wanted = entry.key
@@ -125,7 +132,6 @@ class ImageLoader(QtCore.QObject):
     def shutdown(self) -> None:
         self.wanted = None
         self._scan_generation += 1
-        self._scan_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -10,6 +10,22 @@ import pytest
 pytest.importorskip("pytestqt")
 
 
+@pytest.fixture(autouse=True)
+def gui_thread_gc(qapp):
+    """As the app does (ui/app.py): cyclic garbage is collected on the GUI thread only, so a
+    worker thread's allocations never destroy an earlier test's windows off the GUI thread
+    (that deadlocked Qt once); whatever is left is collected here, on the GUI thread."""
+    import gc
+
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=0.5)
+    yield
+    collector.timer.stop()
+    gc.enable()
+    gc.collect()
+
+
 class Dialogs:
     """Records message boxes; `answer` is what question() returns."""
 
