@@ -66,7 +66,9 @@ def segment_in_place(args: argparse.Namespace) -> int:
         done = {"predicted": "new prediction", "merged": "re-predicted around your edits",
                 "replaced": "reviewed, replaced as asked",
                 "kept": "reviewed meanwhile by someone else: kept"}
-        summary = ", ".join(f"{outcomes[k]} {v}" for k, v in done.items() if outcomes[k])
+        summary = ", ".join([f"{outcomes[k]} {v}" for k, v in done.items() if outcomes[k]]
+                            + ([f"{outcomes['failed']} unreadable, skipped"]
+                               if outcomes["failed"] else []))
         who = f"process {info.rank + 1}/{info.world}: " if info.world > 1 else ""
         print(f"{who}segmented {sum(outcomes.values()) - outcomes['failed']} of {len(plan.run)} "
               f"image(s) with {checkpoint.name}: {summary or 'nothing to do'}"

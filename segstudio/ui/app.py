@@ -60,6 +60,9 @@ def configure_runtime() -> None:
     sys.setswitchinterval(GIL_SWITCH_S)
 
 
+_preloaded = threading.Event()
+
+
 def _preload() -> None:
     """Import torch and the engine off the GUI thread while the user picks a folder, so the
     first model action does not freeze the window for the import."""
@@ -68,6 +71,8 @@ def _preload() -> None:
         import segstudio.engine.train  # noqa: F401
     except Exception:  # a broken install shows up later, with a proper message
         log.exception("preloading the engine failed")
+    finally:
+        _preloaded.set()
 
 
 def run_app(folder: Path | None) -> int:
@@ -77,12 +82,11 @@ def run_app(folder: Path | None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     app.setApplicationName("segstudio")
     app.setOrganizationName("segstudio")
-    # Cycles are collected on the GUI thread only, on a timer (pyqtgraph's collector): the
-    # collector running on a worker thread (segmenting, fine-tuning, saving) can destroy Qt
-    # objects there, which deadlocks or crashes Qt.
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    from segstudio.ui.gc_policy import GuiGarbageCollector
 
-    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive until exec ends
+    # Cycles collected on the GUI thread only (see gc_policy); the start-up objects frozen
+    # out of full passes once the engine is loaded.
+    GuiGarbageCollector(freeze_when=_preloaded.is_set, parent=app)
     window = create_window(folder)
     window.show()
     return app.exec()

@@ -104,6 +104,11 @@ def test_segment_project_in_place_by_state(capsys, cli_project, enet_ckpt, tmp_p
     code, _, err = run_cli(capsys, "segment", root, "--replace-reviewed", "nope.png",
                         "--checkpoint", enet_ckpt)
     assert code == 2 and "nope.png" in one_line_error(err)
+    # An unreadable image: named on stderr, counted in the summary (not "nothing to do").
+    (root / "images" / "zz_broken.png").write_bytes(b"not a png")
+    code, out, err = run_cli(capsys, "segment", root, "--checkpoint", enet_ckpt)
+    assert code == 2 and "zz_broken.png" in err
+    assert "3 of 4 image(s)" in out and "1 unreadable, skipped" in out, out
 
 
 def test_train_project_records_the_run_and_runs_lists_it(capsys, cli_project, tmp_path):

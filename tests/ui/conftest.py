@@ -17,13 +17,13 @@ def gui_thread_gc(qapp):
     (that deadlocked Qt once); whatever is left is collected here, on the GUI thread."""
     import gc
 
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    from segstudio.ui.gc_policy import GuiGarbageCollector
 
-    collector = GarbageCollector(interval=0.5)
+    collector = GuiGarbageCollector(interval_s=0.5)   # never frozen here: tests end
     yield
-    collector.timer.stop()
-    gc.enable()
+    collector.stop()
     gc.collect()
+    collector.deleteLater()
 
 
 class Dialogs:
