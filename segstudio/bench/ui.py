@@ -14,6 +14,7 @@ running (the baseline).
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import os
 import shutil
@@ -185,19 +186,23 @@ def bench_stall(args) -> dict:
     configure_runtime()  # as run_app does
     from segstudio.ui.gc_policy import GuiGarbageCollector
 
-    # As run_app does, with the engine loaded already: frozen at once, before measuring.
-    GuiGarbageCollector(parent=app).freeze_now()
+    # As run_app does, with the engine loaded already: frozen at once, before measuring;
+    # handed back at the end (the bench also runs inside the test suite).
+    collector = GuiGarbageCollector(parent=app)
+    collector.freeze_now()
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-bench-ui-"))
     os.environ.setdefault("SEGSTUDIO_SETTINGS", str(tmp / "settings.ini"))
     root = make_sample_project(tmp / "sample", count=12, reviewed=8, size=(144, 192))
     # Answer questions without a modal dialog: yes to starting with the bench's short
     # settings, no to re-segmenting after the fine-tune.
     buttons = QtWidgets.QMessageBox.StandardButton
+    box = QtWidgets.QMessageBox
+    saved = {n: box.__dict__[n] for n in ("question", "information", "warning", "critical")}
     QtWidgets.QMessageBox.question = staticmethod(
         lambda _p, title, *a, **k: buttons.Yes if title.startswith("Unusual") else buttons.No
     )
     # And no modal box may wait for a click that never comes (a run that is kept but not
-    # made active says so in one): the bench would hang.
+    # made active says so in one): the bench would hang. All put back at the end.
     for name in ("information", "warning", "critical"):
         setattr(QtWidgets.QMessageBox, name, staticmethod(lambda *a, **k: buttons.Ok))
     window = MainWindow()
@@ -256,6 +261,11 @@ def bench_stall(args) -> dict:
         dock.close()
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)
+    collector.stop()
+    gc.unfreeze()
+    collector.deleteLater()
+    for name, value in saved.items():
+        setattr(QtWidgets.QMessageBox, name, value)
     idle_max, busy_max = max(idle) * 1e3, max(busy) * 1e3
     ordered = sorted(busy)
     return {
