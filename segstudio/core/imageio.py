@@ -34,6 +34,12 @@ DEFAULT_MAX_PIXELS = 100_000_000
 MAX_PIXELS_ENV = "SEGSTUDIO_MAX_PIXELS"
 _max_pixels_override: int | None = None
 
+# segstudio checks every image's pixel count against its own limit and refuses with its own
+# message, so Pillow's warning (between its limit and twice it) is noise; filtered once here:
+# `warnings.catch_warnings` around each open is not thread-safe (images decode on worker
+# threads), and it leaked the warning.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 # EXIF orientations 5..8 transpose the image, so height and width swap.
 _TRANSPOSING = {5, 6, 7, 8}
 _EXIF_ORIENTATION = 0x0112
@@ -131,22 +137,20 @@ def open_pil(path: Path, error: type[PathError] = ImageReadError, *,
         parsed = read_header(path, strict=True)
     except ExcessiveStructure as exc:
         raise error(path, f"damaged or hostile file: {exc}") from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(path)
-        except Image.DecompressionBombError:
-            if parsed is not None:
-                check_header(path, parsed, error, complete=False)
-            raise error(path, f"image too large to decode safely (limit {limit / 1e6:g} MP; "
-                        f"raise it with {MAX_PIXELS_ENV})") from None
-        with img:
-            w, h = img.size
-            header = parsed if complete else None
-            if header is None or (header.width, header.height) != (w, h):
-                header = Header(img.format or "image", w, h)
-            check_header(path, header, error, complete=complete)
-            yield img
+    try:
+        img = Image.open(path)
+    except Image.DecompressionBombError:
+        if parsed is not None:
+            check_header(path, parsed, error, complete=False)
+        raise error(path, f"image too large to decode safely (limit {limit / 1e6:g} MP; "
+                    f"raise it with {MAX_PIXELS_ENV})") from None
+    with img:
+        w, h = img.size
+        header = parsed if complete else None
+        if header is None or (header.width, header.height) != (w, h):
+            header = Header(img.format or "image", w, h)
+        check_header(path, header, error, complete=complete)
+        yield img
 
 
 def owned(arr: np.ndarray) -> np.ndarray:

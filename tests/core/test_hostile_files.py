@@ -227,3 +227,30 @@ def test_gif_is_listed_and_reads_its_first_frame(tmp_path) -> None:
     out = project.read_image(project.entry("anim.gif"))
     assert out.shape == (10, 12, 3) and abs(int(out.mean()) - 10) <= 2
     assert image_size(tmp_path / "anim.gif") == (10, 12)
+
+
+def test_a_refused_image_prints_only_segstudios_message_even_from_threads(tmp_path) -> None:
+    """Pillow warns between its limit and twice it; segstudio says it once, in its own words,
+    also when images are opened on several threads at once (as prediction decodes them), run
+    outside pytest's own warning capture, as users run it. (The filter used to be set around
+    each open with catch_warnings, which is not thread-safe; the suite saw the warning leak.)"""
+    import subprocess
+    import sys
+
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(jpeg_claiming(12000, 12000))
+    code = (
+        "import concurrent.futures as f\n"
+        "from segstudio.core.imageio import image_size\n"
+        "def one(_):\n"
+        "    try:\n"
+        f"        image_size({str(path)!r})\n"
+        "    except Exception as e:\n"
+        "        return str(e)\n"
+        "with f.ThreadPoolExecutor(4) as pool:\n"
+        "    print(set(pool.map(one, range(40))))\n"
+    )
+    r = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
+                       text=True, timeout=120)
+    assert "12000x12000" in r.stdout and "over segstudio's limit" in r.stdout, r
+    assert "DecompressionBombWarning" not in r.stderr, r.stderr
