@@ -29,6 +29,7 @@ from segstudio.ui.docks.model import ModelDock
 from segstudio.ui.docks.palette import PaletteDock
 from segstudio.ui.folder_drop import FolderDrop
 from segstudio.ui.image_loader import ImageLoader, Loaded
+from segstudio.ui.leave_guard import LeaveGuard
 from segstudio.ui.menus import add_panels_menu, add_recent_menu
 from segstudio.ui.notifier import Notifier
 from segstudio.ui.runs import Runs
@@ -84,6 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.loader = ImageLoader(self)
         self.runs = Runs(self.model_dock, self.finetune, self.notify, self)
+        self.guard = LeaveGuard(self, self.runs, self.notify, lambda: self.session)
         self.runs.current_entry = self.current_entry
         self.runs.finetune.dialog_parent = self
         self.commands = Commands(self)
@@ -184,7 +186,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- project -------------------------------------------------------------------------
     def open_folder(self, folder: Path) -> bool:
         """Open a folder as the project; False (with a message) when it cannot be used."""
-        if not self.confirm_running("Open another folder") or not self.confirm_unsaved():
+        if not self.guard.may_leave("Open another folder"):
             return False
         if self.classes.busy:
             self.notify.status("void is being moved in the label files; open it afterwards")
@@ -232,38 +234,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.classes.project_opened()
         return True
 
-    def confirm_running(self, what: str) -> bool:
-        """A fine-tune or segmentation in progress: ask before stopping it (a stopped
-        fine-tune keeps its last finished epoch and can be resumed)."""
-        if self.runs.finetune.busy:
-            if not self.notify.ask(
-                    f"{what}?", f"{self.runs.finetune.describe()}. Stop it? Its last finished "
-                    "epoch is kept, and the run can be resumed from the Model panel.",
-                    default_yes=False):
-                return False
-        elif self.runs.segment.busy and not self.notify.ask(
-                f"{what}?", "A segmentation is running. Stop it? The images done so far are "
-                "kept.", default_yes=False):
-            return False
-        return True
-
-    def confirm_unsaved(self) -> bool:
-        """Save or discard unsaved labels; False when the user cancels."""
-        if self.session is None or not self.session.dirty_keys():
-            return True
-        n = len(self.session.dirty_keys())
-        buttons = QtWidgets.QMessageBox.StandardButton
-        answer = QtWidgets.QMessageBox.question(
-            self, "Unsaved labels",
-            f"{n} label(s) have unsaved changes. Save them?",
-            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save,
-        )
-        if answer == buttons.Cancel:
-            return False
-        if answer == buttons.Save:
-            return self.session.save_all(wait=True)
-        return True
-
     def _autosave(self) -> None:
         if self.tools.stroke_active:  # saving ends the undo step; wait for the mouse release
             return
@@ -271,7 +241,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.save_all()  # written in the background; the title follows
 
     def closeEvent(self, event) -> None:
-        if not self.confirm_running("Quit") or not self.confirm_unsaved():
+        if not self.guard.may_leave("Quit"):
             event.ignore()
             return
         self.runs.cancel_all(wait=True)

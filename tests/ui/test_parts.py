@@ -205,3 +205,35 @@ def test_eta_text_never_says_zero_seconds_while_work_goes_on():
     assert format_eta(-1) == "estimating…"
     assert format_eta(0.0) == format_eta(0.4) == "finishing…"
     assert format_eta(1.4) == "1 s left" and format_eta(75) == "1 min 15 s left"
+
+
+def test_leave_guard_asks_about_runs_then_unsaved_labels(qtbot, session, monkeypatch):
+    from types import SimpleNamespace
+
+    from segstudio.ui.leave_guard import LeaveGuard
+
+    asked: list[str] = []
+    answers = {"value": False}
+    notify = SimpleNamespace(ask=lambda title, text, default_yes=True:
+                             asked.append(text) or answers["value"])
+    runs = SimpleNamespace(finetune=SimpleNamespace(busy=True, describe=lambda: "at epoch 3"),
+                           segment=SimpleNamespace(busy=False))
+    parent = QtWidgets.QWidget()
+    qtbot.addWidget(parent)
+    guard = LeaveGuard(parent, runs, notify, lambda: session)
+    assert not guard.may_leave("Quit") and "at epoch 3. Stop it?" in asked[-1]
+    runs.finetune.busy, runs.segment.busy = False, True
+    assert not guard.running("Quit") and "segmentation is running" in asked[-1]
+    answers["value"] = True
+    assert guard.running("Quit")
+    runs.segment.busy = False
+    # Unsaved labels: Cancel keeps the project, Save writes them, nothing dirty asks nothing.
+    doc = session.document(session.entries[0], (64, 96))
+    doc.brush((5, 5), (9, 5), 2, 1)
+    box = QtWidgets.QMessageBox
+    monkeypatch.setattr(box, "question", staticmethod(lambda *a, **k: box.StandardButton.Cancel))
+    assert not guard.may_leave("Quit") and session.dirty_keys()
+    monkeypatch.setattr(box, "question", staticmethod(lambda *a, **k: box.StandardButton.Save))
+    assert guard.may_leave("Quit") and not session.dirty_keys()
+    monkeypatch.setattr(box, "question", staticmethod(lambda *a, **k: pytest.fail("asked")))
+    assert guard.may_leave("Quit")

@@ -258,7 +258,7 @@ class ImportDialog(TransferDialog):
             # Importing into the open project: save its labels, stop its runs (asking first);
             # the window reopens it afterwards (the dialog is modal, so nothing else writes
             # meanwhile).
-            if not window.confirm_running("Import into the open project"):
+            if not window.guard.running("Import into the open project"):
                 self.say("not importing while a run goes on")
                 return None
             if not window.session.save_all(wait=True):
