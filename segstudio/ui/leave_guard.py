@@ -26,8 +26,9 @@ class LeaveGuard:
         """A fine-tune or segmentation in progress: ask before stopping it (a stopped
         fine-tune keeps its last finished epoch and can be resumed)."""
         if self.runs.finetune.busy:
+            where = self.runs.finetune.describe()   # "a fine-tune is at epoch 3 of 10"
             return self.notify.ask(
-                f"{what}?", f"{self.runs.finetune.describe()}. Stop it? Its last finished "
+                f"{what}?", f"{where[:1].upper()}{where[1:]}. Stop it? Its last finished "
                 "epoch is kept, and the run can be resumed from the Model panel.",
                 default_yes=False)
         if self.runs.segment.busy:
