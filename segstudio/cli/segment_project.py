@@ -51,6 +51,8 @@ def segment_in_place(args: argparse.Namespace) -> int:
                              replace_reviewed=args.replace_reviewed)
     outcomes: Counter[str] = Counter()
     quiet = False
+    for line in project.settings_warnings:
+        print(f"segstudio segment: warning: {line}", file=sys.stderr)
     report_all(project.listing_warnings, lambda line: print(line, file=sys.stderr),
                prefix="segstudio segment: warning: ", what="folder warnings")
     failed = ProblemReport(lambda line: tqdm.write(line, file=sys.stderr), what="unreadable images",

@@ -22,15 +22,14 @@ import argparse
 import json
 from pathlib import Path
 
+from segstudio.core.settings_schema import WEIGHTINGS
 from segstudio.engine.cliutil import (
-    batch_size,
     checkpoint_file,
-    fraction,
+    crop_size,
     non_negative_float,
     output_folder,
-    parse_size,
-    positive_float,
     positive_int,
+    schema_type,
     seed,
     thread_count,
     worker_count,
@@ -45,34 +44,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch", metavar="NAME",
                    help="architecture (see `segstudio models`), e.g. enet; needed with --out "
                    "(a project defaults to its last one, else enet)")
-    p.add_argument("--epochs", type=positive_int, metavar="N",
+    p.add_argument("--epochs", type=schema_type("epochs"), metavar="N",
                    help="with --out: number of passes over the training images")
-    p.add_argument("--steps", type=positive_int, metavar="N",
+    p.add_argument("--steps", type=schema_type("steps"), metavar="N",
                    help="length in optimiser steps (a project's default: 300 or more)")
     p.add_argument("--out", type=output_folder, metavar="DIR",
                    help="folder for best.*, last.* and train_state.safetensors; without it "
                    "DATA is fine-tuned as a project, as the app does")
-    p.add_argument("--size", type=parse_size, metavar="HxW",
+    p.add_argument("--size", type=crop_size, metavar="HxW",
                    help="training crop size (default 360x480 with --out; a project's default "
                    "comes from its images)")
-    p.add_argument("--batch", type=batch_size, metavar="B",
+    p.add_argument("--batch", type=schema_type("batch"), metavar="B",
                    help="images per step and process (default 8)")
     p.add_argument("--init", type=checkpoint_file, metavar="CKPT",
                    help="start from this checkpoint (same architecture; if its classes differ, "
                    "the matching layers load and the head starts fresh)")
-    p.add_argument("--lr", type=positive_float, help="peak learning rate (default 5e-4)")
+    # Ranges from core.settings_schema (the project file's): refused here, before anything.
+    p.add_argument("--lr", type=schema_type("lr"), help="peak learning rate (default 5e-4)")
     p.add_argument("--optimizer", choices=("adam", "adamw"), default="adam",
                    help="Adam with L2 decay or AdamW (default adam)")
     p.add_argument("--schedule", choices=("poly", "cosine", "constant"), default="poly",
                    help="learning-rate decay over all steps (default poly, power 0.9)")
     p.add_argument("--weight-decay", type=non_negative_float, default=2e-4, help="default 2e-4")
-    p.add_argument("--weighting", choices=("none", "median", "enet"),
+    p.add_argument("--weighting", choices=WEIGHTINGS,
                    help="class weights from the training labels: median frequency, or ENet's "
                    "1/ln(1.02+p) (default none)")
     p.add_argument("--dice", action="store_true", help="add a soft Dice loss to cross-entropy")
     p.add_argument("--val", type=Path, metavar="DIR",
                    help="validation folder/project (default: a deterministic split of DATA)")
-    p.add_argument("--val-fraction", type=fraction, metavar="F",
+    p.add_argument("--val-fraction", type=schema_type("val_fraction"), metavar="F",
                    help="share of DATA held out for validation when --val is not given "
                    "(default 0.1; chosen by a hash of each image name)")
     p.add_argument("--patience", type=positive_int, metavar="N",

@@ -18,8 +18,10 @@ def train_project(args: argparse.Namespace) -> int:
     from segstudio.cli import UsageError
     from segstudio.cli.train_cmd import Bar
     from segstudio.core.project import Project
+    from segstudio.core.settings_schema import check_settings, setting
     from segstudio.engine.cliutil import set_threads
     from segstudio.engine.workflow import (
+        architectures,
         finetune_settings,
         resumable,
         run_finetune,
@@ -33,6 +35,8 @@ def train_project(args: argparse.Namespace) -> int:
         raise UsageError(f"{given[0]} is for training into --out DIR; a project's fine-tune "
                          "takes --steps --size --batch --lr --weighting --no-edited --arch")
     project = Project.open(args.data)
+    for line in project.settings_warnings:
+        print(f"segstudio train: warning: {line}", file=sys.stderr)
     if project.read_only:
         raise UsageError(f"{project.root}: read-only folder; train with --out DIR instead")
     resume = None
@@ -51,6 +55,15 @@ def train_project(args: argparse.Namespace) -> int:
         settings = replace(settings, height=args.size[0], width=args.size[1])
     if args.no_edited:
         settings = replace(settings, train_edited=False)
+    # Before anything is written (the settings are kept as the project's): argparse checked
+    # each option already; this also covers a value of the file's and a newer field.
+    if arch not in architectures():
+        raise UsageError(f"--arch {arch}: unknown architecture; choose one of: "
+                         f"{', '.join(architectures())}")
+    bad = check_settings(settings.to_dict())
+    if bad:
+        name, problem = bad[0]
+        raise UsageError(f"{setting(name).option or name}: {problem}")
     if resume is None:
         check_trainable(project, settings)
         start = starting_point(project, arch)

@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from segstudio.core import settings_schema
 from segstudio.core.classes import ClassSet
 from segstudio.core.entries import ImageState
 from segstudio.core.errors import ClassSetError, ProjectError
@@ -36,7 +37,6 @@ MAX_BYTES = int(os.environ.get("SEGSTUDIO_MAX_PROJECT_BYTES", 64 * 2**20))
 LOCK_TIMEOUT_S = 30.0
 
 RUN_STATUSES = ("finished", "cancelled", "failed", "diverged", "running", "imported")
-WEIGHTINGS = ("none", "median", "enet")
 KNOWN_KEYS = ("format", "version", "classes", "settings", "images", "checkpoints")
 
 
@@ -82,39 +82,23 @@ class _Checker:
         self.kind(where, value, (str,), "a string")
 
 
-# Fine-tune settings a project may hold: (kind, lo, hi) for numbers, a tuple of choices for text.
-FINETUNE_FIELDS: dict[str, Any] = {
-    "epochs": ("int", 1, 100_000),
-    "steps": ("int", 1, 10_000_000),
-    "height": ("int", 32, 16_384),
-    "width": ("int", 32, 16_384),
-    "batch": ("int", 1, 1024),
-    "lr": ("float", 1e-8, 1.0),
-    "weighting": WEIGHTINGS,
-    "train_edited": ("bool",),
-    "val_fraction": ("float", 0.0, 0.9),
-}
+def clean_finetune(settings: dict[str, Any], path: Path, warnings: list[str] | None) -> None:
+    """Drop, in place, the fine-tune values that are out of the schema's range
+    (core.settings_schema), with a warning each: a project whose settings cannot be opens
+    with its defaults for those, instead of refusing the project (which would make its
+    labels unreachable). The next save writes the file without them."""
+    if "finetune" not in settings:
+        return
+    kept, lines = settings_schema.clean_settings(settings["finetune"],
+                                                 f"{path}: settings.finetune")
+    settings["finetune"] = kept
+    if warnings is not None:
+        warnings.extend(lines)
 
 
-def validate_finetune(check: _Checker, where: str, value: Any) -> None:
-    check.kind(where, value, (dict,), "an object")
-    for key, v in value.items():
-        spec = FINETUNE_FIELDS.get(key)
-        at = f"{where}.{key}"
-        if spec is None:
-            continue  # a newer segstudio's field: kept, not used
-        if isinstance(spec, tuple) and spec and spec[0] == "int":
-            check.number(at, v, spec[1], spec[2], integer=True)
-        elif isinstance(spec, tuple) and spec and spec[0] == "float":
-            check.number(at, v, spec[1], spec[2])
-        elif spec == ("bool",):
-            check.kind(at, v, (bool,), "true or false")
-        elif v not in spec:
-            check.fail(at, f"expected one of {', '.join(spec)}, got {_show(v)}")
-
-
-def validate(data: Any, path: Path) -> dict[str, Any]:
-    """The file's content checked against the schema; raises ProjectError naming the key."""
+def validate(data: Any, path: Path, warnings: list[str] | None = None) -> dict[str, Any]:
+    """The file's content checked against the schema; raises ProjectError naming the key.
+    Fine-tune settings out of range are dropped instead, with a line each in `warnings`."""
     check = _Checker(path)
     if not isinstance(data, dict):
         raise ProjectError(f"{path}: not a segstudio project file (expected a JSON object)")
@@ -139,8 +123,7 @@ def validate(data: Any, path: Path) -> dict[str, Any]:
     for key in ("arch", "checkpoint", "active", "predict_scale"):
         if key in settings:
             check.text(f"'settings'.{key}", settings[key], allow_none=True)
-    if "finetune" in settings:
-        validate_finetune(check, "'settings'.finetune", settings["finetune"])
+    clean_finetune(settings, path, warnings)
     images = data.get("images", {})
     check.kind("'images'", images, (dict,), "an object")
     valid_states = [s.value for s in ImageState]
@@ -173,8 +156,9 @@ def validate(data: Any, path: Path) -> dict[str, Any]:
     return data
 
 
-def read(path: Path) -> dict[str, Any] | None:
-    """The validated content of a project file, None when there is none."""
+def read(path: Path, warnings: list[str] | None = None) -> dict[str, Any] | None:
+    """The validated content of a project file, None when there is none; `warnings` gets a
+    line for each setting dropped as out of range (see `clean_finetune`)."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -191,7 +175,7 @@ def read(path: Path) -> dict[str, Any] | None:
         raise ProjectError(f"{path}: cannot read project file ({exc})") from None
     except RecursionError:
         raise ProjectError(f"{path}: cannot read project file (nested too deeply)") from None
-    return validate(data, path)
+    return validate(data, path, warnings)
 
 
 def signature(path: Path) -> tuple[int, int, int] | None:

@@ -43,6 +43,7 @@ class RecordStore:
         self._explicit: set[str] = set()
         self._batch_depth = 0
         self._last_flush = 0.0
+        self.settings_warnings: list[str] = []   # from the last read of segstudio.json
 
     @property
     def project_file(self) -> Path:
@@ -91,7 +92,11 @@ class RecordStore:
 
     def _read_disk(self) -> dict[str, Any]:
         """segstudio.json with the journal's records applied: what the disk says now."""
-        doc = pf.read(self.project_file) or {}
+        # Settings out of range are dropped as the file is read, with a line each (shown by
+        # the app and the CLI): settings never keep a project from opening.
+        warnings: list[str] = []
+        doc = pf.read(self.project_file, warnings) or {}
+        self.settings_warnings = warnings
         return pf.apply_journal(doc, pf.read_journal(self._journal_path))
 
     @contextlib.contextmanager

@@ -119,6 +119,40 @@ def seed(text: str) -> int:
     return value
 
 
+def schema_type(name: str) -> Callable[[str], int | float]:
+    """A `type=` for setting `name` of core.settings_schema: the one range the project file,
+    the Fine-tune panel and `validate_config` use, so `--lr 50` is refused here, before a
+    project's settings are read or written."""
+    from segstudio.core.settings_schema import setting
+
+    spec = setting(name)
+
+    def parse(text: str) -> int | float:
+        value: int | float = _int(text) if spec.kind is int else _float(text)
+        problem = spec.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text!r} must be within {spec.range_text()} "
+                                             f"({spec.what})")
+        return value
+
+    parse.__name__ = spec.what
+    return parse
+
+
+def crop_size(text: str) -> tuple[int, int]:
+    """A training crop "HxW": `parse_size`, each side within the schema's height/width."""
+    from segstudio.core.settings_schema import setting
+
+    h, w = parse_size(text)
+    for name, value in (("height", h), ("width", w)):
+        spec = setting(name)
+        if spec.problem(value):
+            raise argparse.ArgumentTypeError(f"size {text!r}: {spec.what} must be within "
+                                             f"{spec.range_text()}")
+    return h, w
+
+
+# Prediction batches (segment --batch); a training batch is the schema's (schema_type("batch")).
 batch_size = int_between(1, MAX_BATCH)
 thread_count = int_between(1, MAX_THREADS)
 worker_count = int_between(0, MAX_WORKERS)

@@ -13,17 +13,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from segstudio.core import settings_schema as schema
 from segstudio.core.errors import SegstudioError
-from segstudio.engine.limits import (
-    MAX_BATCH,
-    MAX_EPOCHS,
-    MAX_SEED,
-    MAX_WORKERS,
-    MIN_SIDE,
-    output_folder_problem,
-)
+from segstudio.engine.limits import MAX_SEED, MAX_WORKERS, output_folder_problem
 
-WEIGHTINGS = ("none", "median", "enet")
+# The ranges of the settings a project also stores (batch, lr, ...) are core.settings_schema's,
+# shared with segstudio.json's validation and the Fine-tune panel; the rest are engine limits.
+WEIGHTINGS = schema.WEIGHTINGS
 
 # TrainConfig field -> how the command line spells it (others: "--" + field with dashes).
 _OPTIONS = {"data": "DATA", "out_dir": "--out", "val_dir": "--val", "init": "--init",
@@ -71,6 +67,13 @@ def _real(config: Any, name: str, *, low: float, above: bool = False,
         raise ConfigError(name, f"{value!r} must be {rule}")
 
 
+def _schema(config: Any, name: str) -> None:
+    """A field with a row in core.settings_schema, checked against that row."""
+    problem = schema.check_value(name, getattr(config, name))
+    if problem:
+        raise ConfigError(name, problem)
+
+
 def _choice(config: Any, name: str, choices: tuple[str, ...]) -> None:
     value = getattr(config, name)
     if value not in choices:
@@ -110,25 +113,25 @@ def validate_config(config: Any) -> None:
                           f"{', '.join(list_models())}")
     _folder(config, "data")
     _folder(config, "val_dir")
-    _int(config, "epochs", 1, MAX_EPOCHS)
+    for name in schema.TRAIN_CHECKED:
+        _schema(config, name)
     size = config.size
-    if (not isinstance(size, tuple | list) or len(size) != 2
-            or not all(_is_int(v) and v >= MIN_SIDE for v in size)):
-        raise ConfigError("size", f"{size!r} must be (height, width), each at least {MIN_SIDE}")
+    if not isinstance(size, tuple | list) or len(size) != 2:
+        raise ConfigError("size", f"{size!r} must be (height, width)")
+    for name, value in zip(("height", "width"), size, strict=True):
+        problem = schema.check_value(name, value)
+        if problem:
+            raise ConfigError("size", f"{schema.setting(name).what} {problem}")
     problem = size_problem(size[1], size[0])
     if problem:
         raise ConfigError("size", problem)
-    _int(config, "batch", 1, MAX_BATCH)
-    _real(config, "lr", low=0, above=True)
     _real(config, "weight_decay", low=0)
-    _real(config, "val_fraction", low=0, below=1)
     _int(config, "seed", 0, MAX_SEED)
     _int(config, "patience", 1, optional=True)
     _int(config, "workers", 0, MAX_WORKERS, optional=True)
     _int(config, "max_steps", 1, optional=True)
     _int(config, "cache_limit", 0)
     _real(config, "event_interval", low=0)
-    _choice(config, "weighting", WEIGHTINGS)
     _choice(config, "optimizer", OPTIMIZERS)
     _choice(config, "schedule", SCHEDULES)
     for name in ("dice", "resume"):

@@ -225,6 +225,10 @@ class MainWindow(QtWidgets.QMainWindow):
                               if project.read_only else ""))
         # Said once per opening (log and status bar); the Files counts keep saying it.
         report_all(project.listing_warnings, lambda line: self.notify.error(line), what="folders")
+        if project.settings_warnings:
+            # Out-of-range settings were set aside (the project opens with its defaults);
+            # said in a dialog: the user's own values are being replaced.
+            self.notify.error("\n".join(project.settings_warnings), dialog=True)
         self.loader.scan_headers(self.session)
         if project.entries:
             self.show_image(project.entries[0].key)

@@ -37,13 +37,6 @@ def _doc(**parts):
     (_doc(images={"a.png": {"state": "predicted", "confidence": "high"}}), "confidence"),
     (_doc(images={"a.png": {"state": "predicted", "confidence": 7}}), "outside 0..1"),
     (_doc(images=[]), "'images': expected an object"),
-    (_doc(settings={"finetune": {"epochs": 1e30}}), "'settings'.finetune.epochs: expected an "
-     "integer"),
-    (_doc(settings={"finetune": {"epochs": 10**30}}), "'settings'.finetune.epochs"),
-    (_doc(settings={"finetune": {"lr": "fast"}}), "'settings'.finetune.lr"),
-    (_doc(settings={"finetune": {"lr": -1}}), "outside"),
-    (_doc(settings={"finetune": {"weighting": "magic"}}), "expected one of none, median"),
-    (_doc(settings={"finetune": {"height": True}}), "expected an integer, got true"),
     (_doc(settings=[1]), "'settings': expected an object"),
     (_doc(settings={"arch": 5}), "'settings'.arch: expected a string"),
     (_doc(checkpoints={"a": 1}), "'checkpoints': expected a list"),
@@ -65,6 +58,23 @@ def test_bad_project_file_is_one_line_naming_the_key(folder, data, expected) -> 
     message = str(info.value)
     assert expected in message, message
     assert "\n" not in message and str(folder / "segstudio.json") in message
+
+
+@pytest.mark.parametrize(("finetune", "expected"), [
+    ({"epochs": 1e30}, "epochs: 1e+30 is not a whole number"),
+    ({"epochs": 10**30}, "epochs: 1000"),
+    ({"lr": "fast"}, "lr: 'fast' is not a number"),
+    ({"lr": -1}, "lr: -1 is outside"),
+    ({"weighting": "magic"}, "is not one of none, median"),
+    ({"height": True}, "height: True is not a number"),
+])
+def test_bad_finetune_settings_open_with_defaults(folder, finetune, expected) -> None:
+    """Issue 18: settings never make a project unreachable (see test_settings_schema)."""
+    _write(folder, _doc(settings={"finetune": finetune}))
+    project = Project.open(folder)
+    [line] = project.settings_warnings
+    assert expected in line and "settings.finetune." in line and "\n" not in line, line
+    assert project.settings["finetune"] == {}
 
 
 def test_other_tools_file_is_never_overwritten(folder) -> None:

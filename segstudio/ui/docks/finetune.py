@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
+from segstudio.core import settings_schema as schema
 from segstudio.engine.workflow.finetune import FinetuneSettings
 from segstudio.ui.docks.model import format_eta
 
@@ -50,19 +51,17 @@ class FineTuneDock(QtWidgets.QDockWidget):
         form = QtWidgets.QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         base = FinetuneSettings()   # until a project's own settings are shown
-        self.steps = _spin(1, 1_000_000, base.steps, step=50)
+        # Every range is core.settings_schema's, the one segstudio.json and the engine check.
+        self.steps = _spin("steps", base.steps, step=50)
         self.steps.setToolTip("Optimiser steps; ten reviewed images need as many steps as a "
                               "thousand, so the length does not depend on the set's size")
-        self.crop_h = _spin(32, 4096, base.height, step=16)
-        self.crop_w = _spin(32, 4096, base.width, step=16)
-        self.batch = _spin(1, 256, base.batch)
-        self.lr = QtWidgets.QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-4)
+        self.crop_h = _spin("height", base.height, step=16)
+        self.crop_w = _spin("width", base.width, step=16)
+        self.batch = _spin("batch", base.batch)
+        self.lr = RateSpin()
         self.lr.setValue(base.lr)
         self.weighting = QtWidgets.QComboBox()
-        self.weighting.addItems(["none", "median", "enet"])
+        self.weighting.addItems(list(schema.setting("weighting").choices))
         self.weighting.setToolTip("Class weights of the loss: none, median frequency, or ENet's "
                                   "1/ln(1.02 + p)")
         self.train_edited = QtWidgets.QCheckBox("Train on the pixels I painted on edited images")
@@ -259,9 +258,47 @@ class _Plot(pg.PlotWidget):
         return QtCore.QSize(160, 150)
 
 
-def _spin(lo: int, hi: int, value: int, step: int = 1) -> QtWidgets.QSpinBox:
+def _spin(name: str, value: int, step: int = 1) -> QtWidgets.QSpinBox:
+    spec = schema.setting(name)
     s = QtWidgets.QSpinBox()
-    s.setRange(lo, hi)
+    s.setRange(int(spec.min), int(spec.max))
     s.setSingleStep(step)
     s.setValue(value)
     return s
+
+
+class RateSpin(QtWidgets.QDoubleSpinBox):
+    """A learning rate over the schema's whole range (1e-8..1), shown as 0.001 or 1e-06:
+    fixed decimals would either hide the small rates or show "0.00100000". The arrows
+    double or halve it, which is how rates are tried."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        spec = schema.setting("lr")
+        self.setDecimals(12)   # the stored precision; the text is textFromValue's
+        self.setRange(float(spec.min), float(spec.max))
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.3g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        try:
+            value = float(text)
+        except ValueError:
+            # Part of a number being typed ("1e-", "0.") is intermediate, not invalid.
+            ok = all(c in "0123456789.eE-+" for c in text)
+            state = QtGui.QValidator.State.Intermediate if ok else QtGui.QValidator.State.Invalid
+            return state, text, pos
+        inside = self.minimum() <= value <= self.maximum()
+        state = QtGui.QValidator.State.Acceptable if inside else \
+            QtGui.QValidator.State.Intermediate
+        return state, text, pos
+
+    def stepBy(self, steps: int) -> None:
+        self.setValue(self.value() * 2.0 ** steps)
