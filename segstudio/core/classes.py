@@ -15,6 +15,10 @@ from segstudio.core.errors import ClassSetError
 
 Color = tuple[int, int, int]
 
+# In a class set's `extra`: the checkpoint its classes were taken from (core.class_origin).
+# Every edit below drops it: edited classes are the user's, never a model's to replace.
+ADOPTED_KEY = "adopted_from"
+
 # Palette entries that are neither a class nor the ignore index: visible but unobtrusive, so a
 # stray value in a label file shows up instead of disappearing into black.
 _UNUSED_GREY: Color = (96, 96, 96)
@@ -145,6 +149,7 @@ class ClassSet:
             None if self.weights is None else [*self.weights, 1.0],
         )
         self.names, self.colors, self.weights = trial.names, trial.colors, trial.weights
+        self.extra.pop(ADOPTED_KEY, None)
         return k
 
     def rename(self, index: int, name: str) -> None:
@@ -155,6 +160,7 @@ class ClassSet:
             names, self.colors, self.ignore_index, self.ignore_name, self.ignore_color, self.name
         )
         self.names = names
+        self.extra.pop(ADOPTED_KEY, None)
 
     def recolor(self, index: int, color: Color) -> None:
         """Change a class colour; `index == ignore_index` recolours void."""
@@ -162,6 +168,7 @@ class ClassSet:
         if index == self.ignore_index:
             ClassSet(self.names, self.colors, self.ignore_index, self.ignore_name, rgb, self.name)
             self.ignore_color = rgb
+            self.extra.pop(ADOPTED_KEY, None)
             return
         self._check_index(index)
         colors = list(self.colors)
@@ -170,6 +177,7 @@ class ClassSet:
             self.names, colors, self.ignore_index, self.ignore_name, self.ignore_color, self.name
         )
         self.colors = colors
+        self.extra.pop(ADOPTED_KEY, None)
 
     def _check_index(self, index: int) -> None:
         if not 0 <= index < self.num_classes:

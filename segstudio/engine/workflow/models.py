@@ -3,7 +3,9 @@
 A project has one **active** checkpoint: what Segment uses. It lives in segstudio.json
 (`settings.active`, relative to the project when inside it). When none was ever chosen the
 shipped ENet is the default, but only where it can be used: the project's classes are
-CamVid's, or the project has no labels yet (it then takes the checkpoint's classes).
+CamVid's, or the project has no labels yet and its classes are a placeholder (it then takes
+the checkpoint's classes). Classes the user defined are never replaced by a model's
+(`core.class_origin` says which are the user's): a model with other classes does not fit.
 `set_active(project, None)` chooses *no* model (stored as null): the shipped one is then not
 used either, until a fine-tune or the user makes a model active.
 Every fine-tune is a *run*, recorded in `checkpoints` with its architecture, parent,
@@ -48,9 +50,17 @@ def default_active(project: Project) -> Path | None:
     shipped = _shipped()
     if shipped is None:
         return None
-    if not _has_labels(project) or classes_mismatch(project.classes, _shipped_classes()) is None:
+    if classes_mismatch(project.classes, _shipped_classes()) is None or may_adopt(project):
         return shipped
     return None
+
+
+def may_adopt(project: Project) -> bool:
+    """Whether a model's classes may replace the project's: no labels yet, and classes that
+    are a placeholder, not the user's (core.class_origin)."""
+    from segstudio.core.class_origin import own_classes
+
+    return not _has_labels(project) and own_classes(project) is None
 
 
 def active_checkpoint(project: Project) -> Path | None:
@@ -184,10 +194,11 @@ def model_choices(project: Project) -> list[ModelChoice]:
 
 def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Path,
                            adopt: Callable | None = None) -> bool:
-    """Before predicting with a checkpoint: a project without any label takes its classes
-    (True, saved; `adopt(classes)` does the switch when given, e.g. the app's session, which
-    also drops its void documents); otherwise its classes must match (CheckpointError saying
-    what differs)."""
+    """Before predicting with a checkpoint: a project without any label whose classes are a
+    placeholder takes its classes (True, saved; `adopt(classes)` does the switch when given,
+    e.g. the app's session, which also drops its void documents); otherwise its classes must
+    match (CheckpointError saying what differs, and why the project's are kept)."""
+    from segstudio.core.class_origin import mark_adopted, own_classes
     from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
 
     problem = classes_mismatch(project.classes, checkpoint_classes)
@@ -196,10 +207,18 @@ def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Pat
     if _has_labels(project):
         raise CheckpointError(checkpoint, f"{problem}; pick a checkpoint trained on these "
                               "classes or fine-tune one")
+    own = own_classes(project)
+    if own is not None:
+        # The user's classes: replacing them cannot be undone, and a model's names are
+        # rarely what the user meant (issue 18: road/car/other became CamVid's 11).
+        raise CheckpointError(checkpoint, f"{problem}; the project's classes are its own "
+                              f"({own}) and are kept: fine-tune a model on them, or pick one "
+                              "trained on these classes")
+    classes = mark_adopted(checkpoint_classes, Path(checkpoint).name)
     if adopt is not None:
-        adopt(checkpoint_classes.copy())
+        adopt(classes)
     else:
-        project.classes = checkpoint_classes.copy()
+        project.classes = classes
     if not project.read_only:
         project.save()
     return True
