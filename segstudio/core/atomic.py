@@ -1,7 +1,8 @@
 """Atomic file writes: a reader, a crash or a kill at any moment sees the old file or the new one,
 never a truncated one. The temporary file lives in the target's folder (so `os.replace` is a
 rename on one file system) and is named `.<name>.<random>.tmp`: hidden, and with a suffix that
-no image or label listing picks up, so a temp file orphaned by a kill is ignored."""
+no image or label listing picks up, so a temp file orphaned by a kill is ignored. A long name is
+cut in that pattern (`_temp_prefix`), so any name that is legal for the target is writable."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ TMP_SUFFIX = ".tmp"
 # Exactly what `tempfile.mkstemp(prefix=f".{name}.", suffix=TMP_SUFFIX)` creates: its random part
 # is 8 characters of [a-z0-9_]. Cleaning matches this and nothing looser.
 _OWN_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+# Bytes `mkstemp` adds around the prefix's name: the dots, 8 random characters and ".tmp".
+_TEMP_EXTRA = len("..") + 8 + len(TMP_SUFFIX)
 # A save takes well under a second; a temp file this old belongs to a killed process.
 ORPHAN_AGE_S = 15 * 60
 
@@ -32,6 +35,26 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def _name_max(folder: Path) -> int:
+    # The longest file name the folder's file system takes, in bytes (255 on ext4, XFS, NTFS,
+    # APFS; 143 on eCryptfs); 255 where the system cannot say.
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def _temp_prefix(name: str, folder: Path) -> str:
+    """`.<name>.` for mkstemp, with `name` cut (whole characters, in the file system's bytes)
+    so that the temp name is no longer than the longest legal name: a 243-character label
+    would otherwise get a 257-byte temp name and could never be written."""
+    room = max(1, _name_max(folder) - _TEMP_EXTRA)
+    cut = name[:room]   # a character is at least one byte
+    while len(cut) > 1 and len(os.fsencode(cut)) > room:
+        cut = cut[:-1]
+    return f".{cut}."
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -59,7 +82,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     if path.is_dir():
         raise WriteError(path, "cannot write: a folder of that name exists")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name, folder), suffix=TMP_SUFFIX,
+                                    dir=folder)
     except OSError as e:
         raise WriteError(path, f"cannot write: {e.strerror or e}") from None
     try:

@@ -49,3 +49,21 @@ def test_missing_folder_and_folder_target_raise_writeerror(tmp_path) -> None:
 def test_temp_names_are_recognised() -> None:
     assert is_temp_file(".a.png.k2j3.tmp")
     assert not is_temp_file("a.png")
+
+
+def test_a_name_of_any_legal_length_is_writable(tmp_path) -> None:
+    # The temp file's name used to be the target's plus 14 bytes: a 243-character label
+    # could never be written ("File name too long").
+    from segstudio.core.atomic import _OWN_TEMP, _temp_prefix
+
+    for name in ("a" * 251 + ".png", "é" * 125 + ".png", "x.png"):
+        target = tmp_path / name
+        atomic_write_bytes(target, b"data")
+        assert target.read_bytes() == b"data"
+        prefix = _temp_prefix(name, tmp_path)
+        assert len(os.fsencode(prefix + "abcdefgh.tmp")) <= 255
+        # Still the pattern that orphan cleaning recognises, and as before for short names.
+        assert _OWN_TEMP.fullmatch(prefix + "abcdefgh.tmp") and is_temp_file(prefix + ".tmp")
+    assert _temp_prefix("x.png", tmp_path) == ".x.png."
+    assert sorted(os.listdir(tmp_path)) == sorted(["a" * 251 + ".png", "é" * 125 + ".png",
+                                                   "x.png"])
