@@ -15,6 +15,20 @@ prediction overwrite a person's pixels:
 When the label cannot be written (full disk, read-only folder) the journal line is cut back
 (truncating needs no free space), so memory and disk agree on the old record; segstudio.json
 itself is rewritten from the journal at the next flush.
+
+Two writers on one label (two windows, the CLI beside the app). Each view remembers the label
+file it last read or wrote (`Project.label_changed`). When another writer saved it since, the
+save merges instead of writing a stale whole mask over the other's strokes:
+- with `base` (the label the writer's mask started from: what it read, or last saved), the
+  writer's pixels are those that differ from `base`; everywhere else the disk's label stays.
+  The later save wins where both changed a pixel (autosave follows strokes closely, and the
+  app saves when its window loses focus, so the later save holds the newer stroke);
+- without it (a script with two `Project` objects), an EDITED save keeps the disk's values on
+  the pixels other writers touched (recorded touched pixels) outside its own `touched`: a
+  touched pixel holds the class someone painted there;
+- a prediction never replaces pixels touched on disk in that case either.
+After a merge the file holds more than the writer's mask, so the writer's view counts as
+changed, and a window then brings the other writer's pixels in (`MaskDocument.merge_disk`).
 """
 
 from __future__ import annotations
@@ -39,6 +53,33 @@ def merge_prediction(current: np.ndarray, prediction: np.ndarray,
     return np.where(touched, current, prediction).astype(np.uint8, copy=False)
 
 
+def merge_concurrent(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageState,
+                     touched: np.ndarray | None, base: np.ndarray | None,
+                     disk_touched: np.ndarray | None) -> tuple[np.ndarray, ImageState]:
+    """`mask` merged with the label another writer saved since this view read it (the
+    folder lock is held); the state to save it with."""
+    theirs = None
+    if base is None:
+        if disk_touched is None or state is not ImageState.EDITED:
+            return mask, state   # nothing of a person's to keep (and no need to decode)
+        theirs = disk_touched if touched is None else disk_touched & ~touched
+        if not theirs.any():
+            return mask, state
+    try:
+        disk = project.read_label(entry)
+    except SegstudioError:
+        return mask, state   # unusable on disk: this writer's label replaces it, as before
+    if disk is None or disk.shape != mask.shape:
+        return mask, state
+    if base is not None:
+        merged = np.where(mask != base, mask, disk)
+        if state is ImageState.PREDICTED and disk_touched is not None:
+            # Someone painted meanwhile: their pixels stay, and so does the image's EDITED.
+            return np.where(disk_touched, disk, merged), ImageState.EDITED
+        return merged, state
+    return np.where(theirs, disk, mask), state
+
+
 def _record_state(record: dict | None, label_exists: bool) -> ImageState:
     if not label_exists:
         return ImageState.UNLABELED
@@ -49,7 +90,7 @@ def _record_state(record: dict | None, label_exists: bool) -> ImageState:
 
 def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageState,
          overwrite_reviewed: bool, confidence: float | None,
-         touched: np.ndarray | None) -> bool:
+         touched: np.ndarray | None, base: np.ndarray | None = None) -> bool:
     if state is ImageState.UNLABELED:
         raise ValueError("save_label needs state PREDICTED, EDITED or REVIEWED")
     project._check_shape(entry, mask)
@@ -59,12 +100,18 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
         touched = np.asarray(touched, bool)
         if not touched.any():
             touched = None
+    if base is not None and base.shape != mask.shape:
+        raise ValueError(f"base label {base.shape} differs from the mask {mask.shape}")
+    original = mask
     with project._locked():
         key = entry.key
         exists = project._label_exists(entry)
         before = project._records.get(key)
         current = _record_state(before, exists)
         old_touched = project.touched(entry) if exists else None
+        if exists and project.label_changed(entry):
+            mask, state = merge_concurrent(project, entry, mask, state, touched, base,
+                                           old_touched)
         clear_touched = False
         if state is ImageState.PREDICTED:
             if current is ImageState.REVIEWED and not overwrite_reviewed:
@@ -98,6 +145,8 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
             except BaseException:
                 project._unjournal(key, size, before)
                 raise
+        # The file now holds what this writer holds, or (merged) more than that.
+        project._note_label(entry, known=mask is original)
         if clear_touched:
             project._remove_touched_file(entry)
         # The journal holds the record durably; segstudio.json catches up at the next flush.

@@ -31,16 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from segstudio.core import imageio
+from segstudio.core import imageio, write_guard
 from segstudio.core.atomic import is_writable, remove_orphan_temps
 from segstudio.core.classes import ClassSet, default_classes
 from segstudio.core.entries import ImageEntry, ImageState
 from segstudio.core.errors import ClassSetError, LabelError, ProjectError, WriteError
 from segstudio.core.labels import read_label, write_label
 from segstudio.core.listing import scan_tree
-from segstudio.core.project_file import PROJECT_FILE
+from segstudio.core.project_file import PROJECT_FILE, signature
 from segstudio.core.project_store import RecordStore
-from segstudio.core.touched import read_touched, touched_rel, write_touched
+from segstudio.core.touched import TOUCHED_DIR, read_touched, touched_rel, write_touched
 
 __all__ = ["PROJECT_FILE", "ImageEntry", "ImageState", "Project"]
 
@@ -64,6 +64,9 @@ class Project(RecordStore):
         self._label_override: dict[str, str] = {}  # only for keys whose stems collide
         self._labels: set[str] | None = None
         self._listing_warnings: list[str] = []
+        # Each label file's signature when this view last read or wrote it (None: it had
+        # none): a different one on disk means another writer changed it (`label_changed`).
+        self._label_sigs: dict[str, tuple | None] = {}
 
     # ----- opening -------------------------------------------------------------------------
     @classmethod
@@ -208,9 +211,30 @@ class Project(RecordStore):
     def read_label(self, entry: ImageEntry) -> np.ndarray | None:
         """The label mask, checked against the classes and the image size; None when absent."""
         path = self.label_path(entry)
-        if not path.is_file():
+        before = signature(path)
+        if before is None or not path.is_file():
+            self._label_sigs[entry.key] = None
             return None
-        return read_label(path, self.classes, expected_shape=imageio.image_size(entry.path))
+        mask = read_label(path, self.classes, expected_shape=imageio.image_size(entry.path))
+        # Replaced while being read: what was read is of unknown age, so count it as changed.
+        self._note_label(entry, known=signature(path) == before, sig=before)
+        return mask
+
+    def label_changed(self, entry: ImageEntry) -> bool:
+        """Whether the label file differs from the one this view last read or wrote (another
+        window or the CLI saved it since); a label this view never read counts as changed."""
+        known = self._label_sigs.get(entry.key, ...)
+        sig = signature(self.label_path(entry))
+        return sig != known and not (known is ... and sig is None)
+
+    def _note_label(self, entry: ImageEntry, *, known: bool, sig: tuple | None = None) -> None:
+        """Remember the label file as this view's (`known`: its content is what this view
+        holds; else forget it, so the next save merges with it)."""
+        if known:
+            self._label_sigs[entry.key] = sig if sig is not None else signature(
+                self.label_path(entry))
+        else:
+            self._label_sigs.pop(entry.key, None)
 
     def touched(self, entry: ImageEntry) -> np.ndarray | None:
         """The pixels a person touched ((H, W) bool), None when there are none."""
@@ -225,6 +249,7 @@ class Project(RecordStore):
         overwrite_reviewed: bool = False,
         confidence: float | None = None,
         touched: np.ndarray | None = None,
+        base: np.ndarray | None = None,
     ) -> bool:
         """Atomically write the label and record its state; False (nothing written) when a
         PREDICTED label would replace a REVIEWED one and `overwrite_reviewed` is False.
@@ -235,11 +260,16 @@ class Project(RecordStore):
         then returns to EDITED). Moving an image down the states' order (un-reviewing,
         re-segmenting a reviewed image on request) is an explicit change that wins over other
         writers.
+
+        When another writer saved the label since this view read it, the save merges (see
+        `core.label_saving`): with `base` (the label `mask` started from) only the pixels
+        that differ from it are this writer's; without it, EDITED saves keep the other
+        writers' touched pixels outside `touched`.
         """
         from segstudio.core import label_saving
 
         return label_saving.save(self, entry, mask, ImageState(state), overwrite_reviewed,
-                                 confidence, touched)
+                                 confidence, touched, base)
 
     def set_state(self, entry: ImageEntry, state: ImageState) -> None:
         """A user's explicit state change (the label file stays as it is)."""
@@ -281,6 +311,7 @@ class Project(RecordStore):
         try:
             write_label(path, mask, self.classes)
         except WriteError as e:
+            self._note_label(entry, known=False)
             raise ProjectError(f"cannot save label: {e}") from None
         self._label_set().add(self._label_key(entry))
 
@@ -333,8 +364,21 @@ class Project(RecordStore):
 
     @property
     def read_only(self) -> bool:
-        """True when segstudio must not write here (see `_writable`): open for reading only."""
-        return not is_writable(self.root) or not is_writable(self.labels_dir)
+        """True when segstudio must not write here: open for reading only. A read-only folder
+        (see `is_writable`), or one whose labels or store a link takes out of the project."""
+        return (not is_writable(self.root) or not is_writable(self.labels_dir)
+                or self.link_problem() is not None)
+
+    def link_problem(self) -> str | None:
+        """One line when a folder segstudio would write into (labels/, one of its subfolders
+        for the listed images, .segstudio/ and its touched maps) is a link leading out of the
+        project; None when every one lies inside."""
+        folders = [self.labels_dir, self.store_dir, self.store_dir / TOUCHED_DIR]
+        subs = {posixpath.dirname(self._label_key(e)) for e in self.entries}
+        subs.discard("")
+        for sub in sorted(subs):
+            folders += [self.labels_dir / sub, self.root / touched_rel(sub)]
+        return write_guard.first_problem(folders, self.root)
 
     def _check_shape(self, entry: ImageEntry, mask: np.ndarray) -> None:
         h, w = imageio.image_size(entry.path)

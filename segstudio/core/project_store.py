@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from segstudio.core import project_file as pf
+from segstudio.core import write_guard
 from segstudio.core.atomic import atomic_write_json, is_writable
 from segstudio.core.classes import ClassSet, default_classes
 from segstudio.core.errors import ClassSetError, ProjectError, WriteError
@@ -106,6 +107,7 @@ class RecordStore:
         the lock file, is created there."""
         with self._lock:
             self._checkis_writable(self.root)
+            self._check_inside(self.store_dir)   # the lock file and the journal live there
             with self._file_lock:
                 self._sync()
                 yield
@@ -119,13 +121,16 @@ class RecordStore:
         self._adopt(pf.merge(disk, self._base, self._mine(), self._dirty, self._explicit))
         self._base, self._sig = disk, sig
 
-    def sync(self) -> None:
-        """Pick up changes other writers made (another window, the CLI); writes nothing."""
+    def sync(self) -> bool:
+        """Pick up changes other writers made (another window, the CLI); writes nothing.
+        True when there were any (records, settings, classes or label files may differ)."""
         with self._lock:
             before = self._sig
             self._sync()
             if self._sig != before:
                 self._labels = None   # label files may have come or gone too
+                return True
+            return False
 
     def _journal(self, key: str, record: dict[str, Any], *, explicit: bool = False) -> int:
         """Make one image record durable now (the folder lock is held); returns the journal's
@@ -210,7 +215,15 @@ class RecordStore:
         if not is_writable(folder):
             raise ProjectError(f"{folder}: read-only folder; segstudio cannot save here")
 
+    def _check_inside(self, folder: Path) -> None:
+        line = write_guard.problem(folder, self.root)
+        if line is not None:
+            raise ProjectError(line)
+
     def _mkdir(self, folder: Path) -> None:
+        # Every folder segstudio writes a file into comes through here: refuse one that a link
+        # takes out of the project before anything is made or written there.
+        self._check_inside(folder)
         self._checkis_writable(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
