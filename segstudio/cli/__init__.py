@@ -1,5 +1,5 @@
-"""The `segstudio` command: gui, models, train, segment, runs, eval, import, export, bench,
-weights.
+"""The `segstudio` command: gui, models, train, segment, runs, classes, eval, import,
+export, bench, weights.
 
 Each subcommand lives in its own module here and exposes `register(subparsers)`, which adds
 its parser and sets `func(args) -> int`. Heavy imports (torch, Qt) happen inside `func`, so
@@ -17,8 +17,8 @@ from segstudio import __version__
 from segstudio.core.errors import SegstudioError
 
 # Order is the order shown in --help.
-SUBCOMMANDS = ("gui", "models", "train", "segment", "runs", "eval", "import", "export", "bench",
-               "weights")
+SUBCOMMANDS = ("gui", "models", "train", "segment", "runs", "classes", "eval", "import",
+               "export", "bench", "weights")
 
 
 class UsageError(Exception):
