@@ -20,6 +20,7 @@ followed by a few hundred bytes is refused as truncated instead of decoded into 
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,14 +54,15 @@ class Header:
     min_bytes: int = 0   # a complete file of this size has at least this many bytes (0: no bound)
 
 
-def read_header(path: str | Path, *, strict: bool = False) -> Header | None:
-    """The header of `path`, or None when it is not one of the formats above or is damaged.
+def read_header(path: str | Path | bytes, *, strict: bool = False) -> Header | None:
+    """The header of `path` (or of a file's bytes: a zip member, embedded image data), or None
+    when it is not one of the formats above or is damaged.
 
     With `strict`, PNG, JPEG and GIF files are walked to the end of what Pillow walks in Python
     (PNG: every chunk; JPEG: segments up to the frame header; GIF: blocks up to the first
     image), and ExcessiveStructure is raised when that walk exceeds its caps."""
     try:
-        with open(path, "rb") as f:
+        with io.BytesIO(path) if isinstance(path, bytes | bytearray) else open(path, "rb") as f:
             head = f.read(64)
             header = _parse(f, head)
             if strict and header is not None:

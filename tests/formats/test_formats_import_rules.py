@@ -221,7 +221,8 @@ def test_an_image_that_would_take_another_ones_label_file_is_skipped(tmp_path):
     Image.new("RGB", (32, 32)).save(src / "images" / "scene_01.jpg")  # scene_01.png is there
     doc = {"images": [{"id": 1, "file_name": str(src / "images" / "scene_01.jpg"),
                        "height": 32, "width": 32}],
-           "categories": [{"id": 1, "name": n} for n in Project.open(root).classes.names],
+           "categories": [{"id": i, "name": n}
+                          for i, n in enumerate(Project.open(root).classes.names, 1)],
            "annotations": []}
     (src / "coco.json").write_text(json.dumps(doc))
     report = import_labels(src / "coco.json", "coco", root)

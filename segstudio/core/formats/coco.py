@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from segstudio.core.classes import ClassSet, Color, voc_color
 from segstudio.core.errors import ClassSetError
 from segstudio.core.formats import rle
 from segstudio.core.formats.common import FormatError, Source, SourceItem, plural, safe_key
+from segstudio.core.formats.guards import is_int, read_json, short
 
 ANNOTATIONS = "annotations"
 IMAGES = "images"
@@ -144,10 +146,7 @@ def _json_files(path: Path) -> list[Path]:
 
 
 def _load(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(path, f"cannot read COCO JSON ({e})") from None
+    doc = read_json(path, "COCO JSON")
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) \
             or not isinstance(doc.get("categories"), list):
         raise FormatError(path, "not a COCO file: needs 'images' and 'categories' lists")
@@ -167,10 +166,15 @@ def _classes(doc: dict, where: Path) -> tuple[ClassSet, dict[int, int], list[str
     """Class set from the categories (sorted by id) and category id -> class index."""
     notes = []
     cats = []
+    ids: set[int] = set()
     for c in doc["categories"]:
-        if not isinstance(c, dict) or not isinstance(c.get("id"), int) \
+        if not isinstance(c, dict) or not is_int(c.get("id")) \
                 or not isinstance(c.get("name"), str):
-            raise FormatError(where, f"bad category {c!r}: needs an integer id and a name")
+            raise FormatError(where, f"bad category {short(c)}: needs an integer id and a name")
+        if c["id"] in ids:
+            # Which one an annotation means cannot be told: refuse rather than pick one.
+            raise FormatError(where, f"category id {c['id']} is listed twice")
+        ids.add(c["id"])
         cats.append(c)
     cats.sort(key=lambda c: c["id"])
     if not cats:
@@ -244,20 +248,29 @@ def _read_doc(doc: dict, jf: Path, images: Path | None, subset: str, source: Sou
               cat_index: dict[int, int], seen: set[str]) -> None:
     by_image: dict[int, list[dict]] = {}
     for ann in doc.get("annotations", []):
-        if isinstance(ann, dict) and isinstance(ann.get("image_id"), int):
+        if isinstance(ann, dict) and is_int(ann.get("image_id")):
             by_image.setdefault(ann["image_id"], []).append(ann)
-    known_ids = set()
+    known_ids: set[int] = set()
+    # Two records with one id: its annotations cannot be told apart, so neither is imported.
+    uses = Counter(rec.get("id") for rec in doc["images"]
+                   if isinstance(rec, dict) and is_int(rec.get("id")))
+    twice = {i for i, n in uses.items() if n > 1}
     for rec in doc["images"]:
-        if not isinstance(rec, dict) or not isinstance(rec.get("id"), int) \
+        if not isinstance(rec, dict) or not is_int(rec.get("id")) \
                 or not isinstance(rec.get("file_name"), str):
-            source.problems.append(f"{jf}: bad image record {rec!r}; skipped")
+            source.problems.append(f"{jf}: bad image record {short(rec)}; skipped")
             continue
         known_ids.add(rec["id"])
+        if rec["id"] in twice:
+            source.problems.append(f"{jf}: image id {rec['id']} ({short(rec['file_name'])}) is "
+                                   "used by several images; their annotations cannot be told "
+                                   "apart, skipped")
+            continue
         name = rec["file_name"].replace("\\", "/")
         # An absolute or '..' file_name (some tools write them) keys the image by its name.
         key = safe_key(name) or safe_key(posixpath.basename(name))
         if key is None:
-            source.problems.append(f"{jf}: image file_name {rec['file_name']!r} names no "
+            source.problems.append(f"{jf}: image file_name {short(rec['file_name'])} names no "
                                    "file; skipped")
             continue
         if key in seen:
@@ -290,21 +303,28 @@ def _loader(jf: Path, key: str, file: Path, h, w, anns: list[dict], source: Sour
             raise FormatError(jf, f"image {key!r} is listed as {w}x{h} but {file} is {iw}x{ih}")
         void = source.classes.ignore_index
         out = np.full((ih, iw), void, np.uint8)
-        covered = np.zeros((ih, iw), np.int32)
-        for ann in anns:
+        # One byte each (an int32 count was 4 bytes a pixel): what is covered, and twice.
+        covered = np.zeros((ih, iw), bool)
+        twice = np.zeros((ih, iw), bool)
+        for n, ann in enumerate(anns):
             cat = ann.get("category_id")
+            what = f"image {key!r}, annotation {short(ann.get('id', f'#{n + 1}'))}"
+            if not is_int(cat):
+                raise FormatError(jf, f"{what}: category_id {short(cat)} is not a whole number; "
+                                  "label not imported")
             if cat not in cat_index:
                 source.tally.add(f"unknown category id {cat!r}", 1, key, "annotations",
                                  "skipped")
                 continue
-            binary = _segmentation(ann.get("segmentation"), ih, iw, jf, key)
+            binary = _segmentation(ann.get("segmentation"), ih, iw, jf, what)
             if binary is None:
                 source.tally.add("empty or malformed segmentation", 1, key, "annotations",
                                  "skipped")
                 continue
             out[binary] = cat_index[cat]
-            covered += binary
-        overlap = int((covered > 1).sum())
+            twice |= covered & binary
+            covered |= binary
+        overlap = int(twice.sum())
         if overlap:
             source.tally.add("overlapping annotations", overlap, key, "px",
                              "the later annotation wins")
@@ -312,7 +332,10 @@ def _loader(jf: Path, key: str, file: Path, h, w, anns: list[dict], source: Sour
     return load
 
 
-def _segmentation(seg, h: int, w: int, jf: Path, key: str) -> np.ndarray | None:
+def _segmentation(seg, h: int, w: int, jf: Path, what: str) -> np.ndarray | None:
+    """The annotation's mask; None when it has none; FormatError naming `what` (the image
+    and annotation) for one that cannot be right: the image's label is then not imported,
+    never written with a part missing."""
     try:
         if isinstance(seg, list):
             if not seg or not all(isinstance(p, list) and len(p) >= 4 for p in seg):
@@ -321,12 +344,13 @@ def _segmentation(seg, h: int, w: int, jf: Path, key: str) -> np.ndarray | None:
         if isinstance(seg, dict) and "counts" in seg:
             size = seg.get("size")
             if list(size or []) != [h, w]:
-                raise FormatError(jf, f"image {key!r}: an RLE of size {size} on a {h}x{w} image")
+                raise FormatError(jf, f"{what}: an RLE of size {short(size)} on a {h}x{w} "
+                                  "image")
             counts = seg["counts"]
             if isinstance(counts, list):
                 return rle.decode(counts, h, w)
-            if isinstance(counts, str | bytes):
-                return rle.decode(rle.from_string(counts), h, w)
-    except (rle.RleError, TypeError, ValueError) as e:
-        raise FormatError(jf, f"image {key!r}: bad segmentation ({e})") from None
+            if isinstance(counts, str):
+                return rle.decode_string(counts, h, w)
+    except (rle.RleError, TypeError, ValueError, OverflowError) as e:
+        raise FormatError(jf, f"{what}: bad segmentation ({e}); label not imported") from None
     return None

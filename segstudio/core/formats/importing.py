@@ -34,8 +34,10 @@ from segstudio.core.formats.common import (
     SourceItem,
     TransferProgress,
     plural,
+    safe_key,
     stem,
 )
+from segstudio.core.formats.guards import check_image
 from segstudio.core.imageio import is_image_name
 from segstudio.core.listing import scan_files
 
@@ -195,7 +197,19 @@ def _symlink(target: Path, dst: Path) -> None:
         raise
 
 
-def _place_image(item: SourceItem, dst: Path, link: bool) -> str:
+def _inside(folder: Path, root: Path) -> None:
+    """FormatError unless `folder` (or, before it exists, its nearest existing parent) really
+    lies in `root`: a folder link in the project leading out is never written through, not
+    even to create a folder."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.resolve().is_relative_to(root):
+        raise FormatError(folder, "leads outside the project's images folder (a folder link?); "
+                          "not written")
+
+
+def _place_image(item: SourceItem, dst: Path, link: bool, images_root: Path) -> str:
     """Copy / link the image to `dst`: 'copied', 'linked' or 'present' (same file there)."""
     if os.path.lexists(dst):
         if not dst.is_file():
@@ -205,23 +219,31 @@ def _place_image(item: SourceItem, dst: Path, link: bool) -> str:
         if same:
             return "present"
         raise FormatError(dst, "exists with other content; left as it is, label not imported")
+    # Header first: a zip member or embedded imageData that is not an image within the pixel
+    # limit (say a gigabyte of zeros behind a small header) never reaches the project.
+    data = None
+    if item.image is not None:
+        check_image(item.image, item.image)
+    else:
+        data = item.image_bytes()  # type: ignore[misc]
+        check_image(data, dst)
+    _inside(dst.parent, images_root)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise FormatError(dst.parent, f"cannot create folder ({e.strerror or e})") from None
+    _inside(dst.parent, images_root)
     if item.image is not None and link:
         try:
             _symlink(item.image.resolve(), dst)
         except OSError as e:
             raise FormatError(dst, f"cannot link the image ({e.strerror or e})") from None
         return "linked"
-    if item.image is not None:
+    if data is None:
         try:
-            data = item.image.read_bytes()
+            data = item.image.read_bytes()  # type: ignore[union-attr]
         except OSError as e:
             raise FormatError(item.image, f"cannot read ({e.strerror or e})") from None
-    else:
-        data = item.image_bytes()  # type: ignore[misc]
     atomic_write_bytes(dst, data)
     return "copied"
 
@@ -299,11 +321,15 @@ def _run(project, src: Source, classes: ClassSet, lut: np.ndarray, link: bool,
     # would move a.png's label file (see Project.refresh), so such an image is not imported.
     existing = {e.key for e in project.entries}
     stems = {stem(k): k for k in existing}
+    images_root = project.images_dir.resolve()
     reserved = [d for d in (project.labels_dir, project.checkpoints_dir)
                 if d.is_relative_to(project.images_dir)]
     for item in src.items:
         dst = project.images_dir / item.key
         try:
+            if safe_key(item.key) != item.key:
+                # An absolute or '..' key would join to a path outside the project.
+                raise FormatError(item.key, "not a relative name inside the project; skipped")
             if not is_image_name(item.key.rsplit("/", 1)[-1]) or any(
                     part.startswith(".") for part in item.key.split("/")) or any(
                     dst.is_relative_to(d) for d in reserved):
@@ -313,7 +339,7 @@ def _run(project, src: Source, classes: ClassSet, lut: np.ndarray, link: bool,
                 raise FormatError(dst, f"would share its label file with {other!r}, already "
                                   "in the project; skipped")
             stems.setdefault(stem(item.key), item.key)
-            how = _place_image(item, dst, link)
+            how = _place_image(item, dst, link, images_root)
             counts[how] += 1
             if link and item.image is None:
                 from_zip += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
+import itertools
 import math
 import posixpath
 from collections.abc import Callable
@@ -28,6 +28,10 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from segstudio.core.classes import ClassSet, voc_color
 from segstudio.core.formats.common import FormatError, Source, SourceItem, plural, safe_key
+from segstudio.core.formats.guards import check_image, read_json, short
+from segstudio.core.formats.rle import MAX_COORD, clip_polygon, clip_segment
+from segstudio.core.imageheader import read_header
+from segstudio.core.imageio import size_problem
 from segstudio.core.listing import natural_key
 
 IGNORE = "__ignore__"
@@ -43,11 +47,34 @@ class ShapeError(ValueError):
     """A shape that cannot be drawn (wrong number of points, bad mask data)."""
 
 
-def _decode_mask(data: str) -> np.ndarray:
+class BadShape(ShapeError):
+    """A shape whose values cannot be right (NaN points, a type that is not a name): the
+    image's label is refused rather than written without it."""
+
+
+def _margin(h: int, w: int) -> float:
+    """Points further out than this are clipped before Pillow draws: its integer coordinates
+    wrap for huge values (a 1e12 rectangle drew nothing), and an ellipse costs time in
+    proportion to its radius (74 s for 1e7). The margin exceeds every shape's width (10 px)."""
+    return max(h, w) + 64.0
+
+
+def _decode_mask(data: str, h: int, w: int) -> np.ndarray:
     try:
-        img = Image.open(io.BytesIO(base64.b64decode(data, validate=False)))
+        raw = base64.b64decode(data, validate=False)
+        header = read_header(raw)
+        # Before decoding: a patch is at most its image's size (a bomb is refused unread).
+        if header is not None and (size_problem(header.width, header.height)
+                                   or header.width * header.height > 4 * h * w):
+            raise ShapeError(f"mask patch of {header.width}x{header.height} on a {w}x{h} image")
+        img = Image.open(io.BytesIO(raw))
+        if img.size[0] * img.size[1] > 4 * h * w:
+            raise ShapeError(f"mask patch of {img.size[0]}x{img.size[1]} on a {w}x{h} image")
         arr = np.array(img)
-    except (binascii.Error, OSError, ValueError, UnidentifiedImageError) as e:
+    except (binascii.Error, OSError, ValueError, UnidentifiedImageError,
+            Image.DecompressionBombError) as e:
+        if isinstance(e, ShapeError):
+            raise
         raise ShapeError(f"mask is not a base64 PNG ({e})") from None
     if arr.ndim != 2:
         raise ShapeError(f"mask must decode to a 2D image, got shape {arr.shape}")
@@ -57,10 +84,14 @@ def _decode_mask(data: str) -> np.ndarray:
 def shape_mask(shape: dict, h: int, w: int) -> np.ndarray:
     """(H, W) bool of one labelme shape, drawn as labelme draws it."""
     shape_type = shape.get("shape_type")
+    if not isinstance(shape_type, str | None):
+        raise BadShape(f"shape_type {short(shape_type)} is not a name")
     try:
         xy = [(float(p[0]), float(p[1])) for p in shape.get("points", [])]
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         raise ShapeError("points must be [x, y] pairs") from None
+    if not all(math.isfinite(v) and abs(v) <= MAX_COORD for p in xy for v in p):
+        raise BadShape(f"a point that is not a finite number within ±{MAX_COORD:g}")
     want = _POINTS.get(shape_type)
     if want is not None and len(xy) != want:
         raise ShapeError(f"a {shape_type} needs {want} points, got {len(xy)}")
@@ -68,37 +99,60 @@ def shape_mask(shape: dict, h: int, w: int) -> np.ndarray:
         return _place_mask(shape, xy, h, w)
     img = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(img)
+    m = _margin(h, w)
+    lo, hi = (-m, -m), (w + m, h + m)
+    far = any(not (lo[0] <= x <= hi[0] and lo[1] <= y <= hi[1]) for x, y in xy)
     if shape_type == "circle":
         (cx, cy), (px, py) = xy
         d = math.sqrt((cx - px) ** 2 + (cy - py) ** 2)
+        if far or d > m:
+            return _big_circle(cx, cy, d, h, w)
         draw.ellipse(((cx - d, cy - d), (cx + d, cy + d)), outline=1, fill=1)
     elif shape_type == "rectangle":
-        (x0, y0), (x1, y1) = xy
+        (x0, y0), (x1, y1) = ((min(max(x, lo[0]), hi[0]), min(max(y, lo[1]), hi[1]))
+                              for x, y in xy)   # clamping an axis-aligned box is exact
         draw.rectangle(((min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))),
                        outline=1, fill=1)
-    elif shape_type == "line":
-        draw.line(xy=xy, fill=1, width=10)
-    elif shape_type == "linestrip":
+    elif shape_type in ("line", "linestrip"):
         if len(xy) < 2:
-            raise ShapeError("a linestrip needs at least 2 points")
-        draw.line(xy=xy, fill=1, width=10, joint="curve")
+            raise ShapeError(f"a {shape_type} needs at least 2 points")
+        joint = "curve" if shape_type == "linestrip" else None
+        if not far:
+            draw.line(xy=xy, fill=1, width=10, joint=joint)
+        for a, b in itertools.pairwise(xy) if far else ():
+            seg = clip_segment(a, b, lo, hi)   # each piece alone: joints out there are unseen
+            if seg is not None:
+                draw.line(xy=seg, fill=1, width=10)
     elif shape_type == "point":
         (cx, cy), r = xy[0], 5
-        draw.ellipse(((cx - r, cy - r), (cx + r, cy + r)), outline=1, fill=1)
+        if not far:
+            draw.ellipse(((cx - r, cy - r), (cx + r, cy + r)), outline=1, fill=1)
     elif shape_type in POLYGON_TYPES:
         if len(xy) < 3:
             raise ShapeError(f"a polygon needs more than 2 points, got {len(xy)}")
-        draw.polygon(xy=xy, outline=1, fill=1)
+        if far:
+            xy = [tuple(p) for p in clip_polygon(np.asarray(xy), lo, hi).tolist()]
+        if len(xy) >= 2:
+            draw.polygon(xy=xy, outline=1, fill=1)
     else:
         raise KeyError(shape_type)
     return np.array(img, dtype=bool)
+
+
+def _big_circle(cx: float, cy: float, d: float, h: int, w: int) -> np.ndarray:
+    """A circle larger than the image or centred far outside it, by its equation at the pixel
+    positions (Pillow's rim differs by under a pixel): time in the image's pixels, not the
+    radius's."""
+    y = (np.arange(h, dtype=np.float64) - cy) ** 2
+    x = (np.arange(w, dtype=np.float64) - cx) ** 2
+    return (y[:, None] + x[None, :]) <= d * d
 
 
 def _place_mask(shape: dict, xy: list[tuple[float, float]], h: int, w: int) -> np.ndarray:
     data = shape.get("mask")
     if not isinstance(data, str):
         raise ShapeError("a mask shape needs its base64 PNG in 'mask'")
-    patch = _decode_mask(data)
+    patch = _decode_mask(data, h, w)
     pts = np.asarray(xy)
     (x1, y1), (x2, y2) = pts.round().astype(int)
     # labelme: integer corners give the extent (inclusive); fractional ones use the PNG's size.
@@ -117,10 +171,7 @@ def _place_mask(shape: dict, xy: list[tuple[float, float]], h: int, w: int) -> n
 
 def _read_json(path: Path) -> dict | None:
     """The document when it is a labelme file, None for other JSON."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(path, f"cannot read JSON ({e})") from None
+    doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list) \
             or not isinstance(doc.get("imagePath"), str | type(None)):
         return None
@@ -245,17 +296,23 @@ def _loader(f: Path, key: str, file: Path | None, image_bytes: Callable[[], byte
             h, w = image_size(file)
         else:
             assert image_bytes is not None
-            try:
-                with Image.open(io.BytesIO(image_bytes())) as img:
-                    w, h = img.size
-            except (OSError, UnidentifiedImageError) as e:
-                raise FormatError(f, f"imageData is not an image ({e})") from None
+            data = image_bytes()
+            check_image(data, f)      # header and pixel limit first: no decompression bomb
+            header = read_header(data)
+            if header is not None:
+                w, h = header.width, header.height
+            else:
+                try:
+                    with Image.open(io.BytesIO(data)) as img:
+                        w, h = img.size
+                except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as e:
+                    raise FormatError(f, f"imageData is not an image ({e})") from None
         dh, dw = info.get("imageHeight"), info.get("imageWidth")
         if isinstance(dh, int) and isinstance(dw, int) and (dh, dw) != (h, w):
             raise FormatError(f, f"says the image is {dw}x{dh} but it is {w}x{h}")
         doc = _read_json(f) or {"shapes": []}
         out = np.full((h, w), fill, np.uint8)
-        for shape in doc["shapes"]:
+        for n, shape in enumerate(doc["shapes"], 1):
             label = shape.get("label") if isinstance(shape, dict) else None
             if not isinstance(label, str):
                 source.tally.add("shape without a label", 1, key, "shapes", "skipped")
@@ -266,6 +323,9 @@ def _loader(f: Path, key: str, file: Path | None, image_bytes: Callable[[], byte
                 continue
             try:
                 m = shape_mask(shape, h, w)
+            except BadShape as e:
+                raise FormatError(f, f"image {key!r}, shape {n} ({short(label)}): {e}; label not "
+                                  "imported") from None
             except KeyError:
                 source.tally.add(f"unknown shape type {shape.get('shape_type')!r}", 1, key,
                                  "shapes", "skipped")

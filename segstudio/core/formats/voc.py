@@ -30,18 +30,20 @@ from segstudio.core.formats.common import (
     SourceItem,
     check_ids,
     decode_colors,
-    open_png,
     png_bytes,
+    safe_key,
     stem,
     unknown_colors,
 )
+from segstudio.core.formats.guards import MAX_TEXT_BYTES, member_limit, open_png, read_member
 from segstudio.core.formats.labelmap import (
     Labelmap,
     classes_from_labelmap,
     read_labelmap,
     write_labelmap,
 )
-from segstudio.core.imageio import IMAGE_SUFFIXES
+from segstudio.core.imageheader import read_header
+from segstudio.core.imageio import IMAGE_SUFFIXES, image_size
 
 IMAGES = "JPEGImages"
 CLASS_MASKS = "SegmentationClass"
@@ -61,10 +63,11 @@ class Tree:
         if path.is_file():
             try:
                 self._zip = zipfile.ZipFile(path)
-                names = [n for n in self._zip.namelist() if not n.endswith("/")]
-            except (zipfile.BadZipFile, OSError) as e:
+                infos = [i for i in self._zip.infolist() if not i.is_dir()]
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
                 raise FormatError(path, f"not a readable zip ({e})") from None
-            self._files = {n.replace("\\", "/"): n for n in names}
+            self._infos = {i.filename.replace("\\", "/"): i for i in infos}
+            self._files = {n: i.filename for n, i in self._infos.items()}
         elif path.is_dir():
             self._files = {}
             for p in path.rglob("*"):
@@ -96,13 +99,22 @@ class Tree:
     def where(self, rel: str) -> Path:
         return self.path / (self.root + rel)
 
-    def read(self, rel: str) -> bytes:
+    def read(self, rel: str, limit: int | None = None, amount: int | None = None) -> bytes:
+        """The file's bytes (its first `amount`), at most `limit` (default: the largest image
+        or mask segstudio reads, stored raw), whatever a zip member's header declares."""
+        limit = member_limit() if limit is None else limit
+        where = self.where(rel)
         try:
             if self._zip is not None:
-                return self._zip.read(self._files[self.root + rel])
-            return Path(self._files[self.root + rel]).read_bytes()
-        except (OSError, KeyError, zipfile.BadZipFile) as e:
-            raise FormatError(self.where(rel), f"cannot read ({e})") from None
+                return read_member(self._zip, self._infos[self.root + rel], where, limit,
+                                   amount)
+            with open(self._files[self.root + rel], "rb") as f:
+                data = f.read(limit + 1 if amount is None else min(amount, limit + 1))
+        except (OSError, KeyError) as e:
+            raise FormatError(where, f"cannot read ({e})") from None
+        if len(data) > limit:
+            raise FormatError(where, f"over the limit of {limit:,} bytes for this file")
+        return data
 
     def close(self) -> None:
         if self._zip is not None:
@@ -122,7 +134,7 @@ def read_layout(
     be colour-coded (CVAT); palette / greyscale masks are read by index either way."""
     tree = Tree(path)
     if tree.has(LABELMAP):
-        text = tree.read(LABELMAP).decode("utf-8-sig", errors="replace")
+        text = tree.read(LABELMAP, MAX_TEXT_BYTES).decode("utf-8-sig", errors="replace")
         lm: Labelmap | None = read_labelmap(text, tree.where(LABELMAP))
         classes, table = classes_from_labelmap(lm, tree.where(LABELMAP), (224, 224, 192))
         # As Datumaro: a labelmap without any colour means VOC colours by line; otherwise only
@@ -151,10 +163,13 @@ def read_layout(
                                  "imported as void (no labelmap line)")
         return full[values]
 
-    def loader(rel: str, key: str) -> Callable[[], np.ndarray]:
+    def loader(rel: str, key: str, image: Path | None, img_rel: str | None
+               ) -> Callable[[], np.ndarray]:
         def load() -> np.ndarray:
             where = tree.where(rel)
-            img = open_png(tree.read(rel), where)
+            # The mask's header against its image's, before decoding (a 12000x12000 mask in a
+            # 9 KB zip member for a 640x480 image is refused in microseconds).
+            img = open_png(tree.read(rel), where, _image_hw(tree, image, img_rel))
             if img.mode == "L" or (img.mode == "P" and not colour_masks):
                 return lut_index(np.asarray(img, np.uint8), key, where)
             if img.mode in ("RGB", "RGBA", "P"):
@@ -176,6 +191,12 @@ def read_layout(
     ids = _list_ids(tree, source)
     image_names = {stem(n): n for n in tree.names(IMAGES) if n.lower().endswith(IMAGE_SUFFIXES)}
     for ident in ids:
+        if safe_key(ident) != ident:
+            # '/etc/x' or '../x' (a list line, or a zip entry after SegmentationClass/) would
+            # become a path outside the project.
+            source.problems.append(f"{tree.where(LISTS)}: id {ident!r} is not a relative name "
+                                   "inside the dataset; skipped")
+            continue
         rel = f"{CLASS_MASKS}/{ident}.png"
         if not tree.has(rel):
             source.problems.append(f"{tree.where(rel)}: listed but missing; skipped")
@@ -196,8 +217,22 @@ def read_layout(
                 + ("" if images is not None else " (pass the images folder)")
             )
             continue
-        source.items.append(SourceItem(key, loader(rel, key), image=image, image_bytes=data))
+        source.items.append(SourceItem(key, loader(rel, key, image, None if found else img_rel),
+                                       image=image, image_bytes=data))
     return source
+
+
+def _image_hw(tree: Tree, image: Path | None, img_rel: str | None) -> list[tuple[int, int]]:
+    """The (H, W) a mask's image may have, from its header alone; [] when it cannot be told.
+    Inside a zip both orientations pass (the raw header does not apply EXIF's rotation; the
+    project checks the exact size when the label is saved)."""
+    if image is not None:
+        return [image_size(image)]
+    if img_rel is None:
+        return []
+    header = read_header(tree.read(img_rel, amount=1 << 20))   # the header is in the start
+    return [] if header is None else [(header.height, header.width),
+                                      (header.width, header.height)]
 
 
 def _external_image(folder: Path, ident: str) -> Path | None:
@@ -213,7 +248,7 @@ def _list_ids(tree: Tree, source: Source) -> list[str]:
     lists = [n for n in tree.names(LISTS) if n.endswith(".txt")]
     ids: dict[str, None] = {}
     for rel in lists:
-        text = tree.read(rel).decode("utf-8-sig", errors="replace")
+        text = tree.read(rel, MAX_TEXT_BYTES).decode("utf-8-sig", errors="replace")
         for line in text.splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
