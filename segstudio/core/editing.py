@@ -95,6 +95,9 @@ class MaskDocument:
             None if touched is None else np.ascontiguousarray(touched, dtype=bool).copy())
         self._listeners: list[Callable[[BBox], None]] = []
         self._touched_unsaved = False   # touched pixels set outside the history, not saved
+        # The mask as last saved (or loaded), copied at the first change after that: a save
+        # beside another writer merges only the pixels that differ from it (core.label_saving).
+        self._saved: np.ndarray | None = None
 
     # ----- events --------------------------------------------------------------------------
     def on_change(self, listener: Callable[[BBox], None]) -> Callable[[], None]:
@@ -134,6 +137,39 @@ class MaskDocument:
             self.history.begin()
         self._saved_id = self.history.top_id
         self._touched_unsaved = False
+        self._saved = None
+
+    def saved_mask(self) -> np.ndarray:
+        """The mask as last saved (`mark_saved`) or loaded: a copy kept since the first change
+        after that, or `mask` itself (not a copy) while nothing has changed since."""
+        return self.mask if self._saved is None else self._saved
+
+    def _keep_saved(self) -> None:
+        if self._saved is None:
+            self._saved = self.mask.copy()
+
+    def merge_disk(self, disk: np.ndarray, disk_touched: np.ndarray | None) -> BBox | None:
+        """Another writer saved this image's label (`disk`, its touched map): take its pixels
+        wherever this document has no unsaved change; the unsaved ones stay, to be saved over
+        it. Not an undo step (undo is for this document's own edits); returns the box that
+        changed on screen and tells the listeners."""
+        if disk.shape != self.mask.shape:
+            raise ValueError(f"label on disk {disk.shape} differs from {self.mask.shape}")
+        disk = np.asarray(disk, np.uint8)
+        new = disk if self._saved is None else np.where(self.mask != self._saved, self.mask,
+                                                        disk)
+        if self._saved is not None:
+            self._saved = disk.copy()          # what a save now starts from
+        if disk_touched is not None and disk_touched.any():
+            if self.touched is None:
+                self.touched = np.zeros(self.mask.shape, bool)
+            self.touched |= disk_touched
+        tight = _tight(self.mask != new)
+        if tight is None:
+            return None
+        y0, x0, y1, x1 = tight
+        np.copyto(self.mask[y0:y1, x0:x1], new[y0:y1, x0:x1])
+        return self._emit(tight)
 
     @property
     def can_undo(self) -> bool:
@@ -181,6 +217,7 @@ class MaskDocument:
         ty0, tx0, ty1, tx1 = tight
         changed = changed[ty0:ty1, tx0:tx1]
         bbox = (y0 + ty0, x0 + tx0, y0 + ty1, x0 + tx1)
+        self._keep_saved()
         self.history.record(Patch.capture(self.mask, bbox, changed))
         self.mask[bbox[0] : bbox[2], bbox[1] : bbox[3]][changed] = value
         return bbox
@@ -272,6 +309,7 @@ class MaskDocument:
         if tight is None:
             return (0, 0, 0, 0)
         y0, x0, y1, x1 = tight
+        self._keep_saved()
         self.history.record(Patch.capture(self.mask, tight, changed[y0:y1, x0:x1]))
         # Unchanged pixels are equal in both, so a plain copy of the box is exact (and fast).
         np.copyto(self.mask[y0:y1, x0:x1], new[y0:y1, x0:x1])
@@ -284,9 +322,13 @@ class MaskDocument:
                                                                TOUCHED: self.touched}
 
     def undo(self) -> BBox | None:
+        if self.history.can_undo:
+            self._keep_saved()
         return self._emit(self.history.undo(self._layers()))
 
     def redo(self) -> BBox | None:
+        if self.history.can_redo:
+            self._keep_saved()
         return self._emit(self.history.redo(self._layers()))
 
     @property

@@ -258,8 +258,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("zoom_out", "Zoom o&ut", ("Ctrl+-", "-"), "View", lambda c: c.w.canvas.zoom(0.8)),
     Command("sort_confidence", "&Worst first (least confident at the top)", (), "View",
             lambda c, on: c.w.files.sort_by_confidence(on), checkable=True),
-    Command("refresh_queue", "Refresh the file list's order and filter", ("F5",), "View",
-            lambda c: c.w.files.refresh_queue()),
+    Command("refresh_queue", "Refresh the file list (other windows' saves too), its order "
+            "and filter", ("F5",), "View", lambda c: c.w.other_writers.refresh()),
     Command("segment_image", "Segment &image", ("Ctrl+G",), "Model",
             lambda c: c.w.runs.segment_current()),
     Command("segment_all", "Segment &unlabeled images", ("Ctrl+Shift+G",), "Model",

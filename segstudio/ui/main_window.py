@@ -22,6 +22,7 @@ from segstudio.ui.actions import build_actions, set_project_actions_enabled
 from segstudio.ui.canvas import Canvas
 from segstudio.ui.class_adding import ClassAdder
 from segstudio.ui.class_keys import install_shift_digits
+from segstudio.ui.class_remapping import ClassRemapper
 from segstudio.ui.commands import Commands
 from segstudio.ui.docks.files import FilesDock
 from segstudio.ui.docks.finetune import FineTuneDock
@@ -32,6 +33,7 @@ from segstudio.ui.image_loader import ImageLoader, Loaded
 from segstudio.ui.leave_guard import LeaveGuard
 from segstudio.ui.menus import add_panels_menu, add_recent_menu
 from segstudio.ui.notifier import Notifier
+from segstudio.ui.other_writers import OtherWriters
 from segstudio.ui.runs import Runs
 from segstudio.ui.session import Session
 from segstudio.ui.settings import Settings
@@ -99,6 +101,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addToolBar(self.toolbar)
         self.classes = ClassAdder(self.notify, self)
         self.classes.busy_elsewhere = lambda: self.runs.busy
+        self.remapper = ClassRemapper(self.notify, self)      # delete / merge classes
+        self.remapper.busy_elsewhere = lambda: self.runs.busy or self.classes.busy
         self.view = ViewControls(self.canvas, self.palette, self.tools, self.toolbar,
                                  self.notify, self)
         self.view.show_tool = lambda tool: self.command_actions[f"tool_{tool.value}"].setChecked(
@@ -117,6 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.autosave.setInterval(AUTOSAVE_MS)
         self.autosave.timeout.connect(self._autosave)
         self.autosave.start()
+        self.other_writers = OtherWriters(self)   # another window's saves: list and canvas
         self._set_project_widgets_enabled(False)
         self.update_title()
 
@@ -133,6 +138,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.palette.add_requested.connect(self.classes.add)
         self.classes.added.connect(self.palette.class_added)
         self.classes.classes_replaced.connect(self._classes_replaced)
+        self.palette.delete_requested.connect(self.remapper.delete)
+        self.palette.merge_requested.connect(self.remapper.merge)
+        self.remapper.classes_replaced.connect(self._classes_replaced)
         self.drop.dropped.connect(self.open_folder)
         self.drop.refused.connect(lambda m: self.notify.status(m))
         self.welcome.open_folder.connect(self.commands.open_folder)
@@ -188,8 +196,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """Open a folder as the project; False (with a message) when it cannot be used."""
         if not self.guard.may_leave("Open another folder"):
             return False
-        if self.classes.busy:
-            self.notify.status("void is being moved in the label files; open it afterwards")
+        if self.classes.busy or self.remapper.busy:
+            self.notify.status("the label files are being rewritten; open it afterwards")
             return False
         try:
             project = Project.open(folder)
@@ -214,6 +222,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.palette.set_classes(project.classes)   # also resets "paint only over", hidden
         self.runs.set_session(self.session)
         self.classes.set_session(self.session)
+        self.remapper.set_session(self.session)
         self.runs.project_opened()
         self.settings.add_recent(project.root)
         self.welcome.refresh_recent()
@@ -225,6 +234,8 @@ class MainWindow(QtWidgets.QMainWindow):
                               if project.read_only else ""))
         # Said once per opening (log and status bar); the Files counts keep saying it.
         report_all(project.listing_warnings, lambda line: self.notify.error(line), what="folders")
+        if (link := project.link_problem()) is not None:
+            self.notify.error(f"{link}; edits stay in memory", dialog=True)
         if project.settings_warnings:
             # Out-of-range settings were set aside (the project opens with its defaults);
             # said in a dialog: the user's own values are being replaced.
@@ -236,6 +247,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.notify.error(f"{project.images_dir}: no images found", dialog=False)
         self.update_title()
         self.classes.project_opened()
+        self.remapper.project_opened()
         return True
 
     def _autosave(self) -> None:

@@ -71,7 +71,9 @@ class Session(QtCore.QObject):
         # 8000x6000 image must not wait for its 2-second PNG encode).
         self._pending_state: dict[str, ImageState] = {}
         self.read_only = project.read_only
-        self._told_read_only = False
+        # A labels or store folder leading out of the project through a link: the window says
+        # so in a dialog as the folder opens, so the first save does not say it again.
+        self._told_read_only = project.link_problem() is not None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-writer")
         self._futures: dict[str, Future] = {}
         self._handled: set[Future] = set()
@@ -112,7 +114,9 @@ class Session(QtCore.QObject):
         (void when none). Raises LabelError for files that cannot be used."""
         with self._lock:
             doc = self.documents.get(entry.key)
-            if doc is None:
+            if doc is not None:
+                self._pull(entry, doc)   # another window may have saved it since
+            else:
                 mask = self.project.read_label(entry)
                 touched = None if mask is None else self.project.touched(entry)
                 if mask is None:
@@ -162,11 +166,16 @@ class Session(QtCore.QObject):
             state = (ImageState.REVIEWED if self.state(entry) is ImageState.REVIEWED
                      else ImageState.EDITED)
         snapshot = doc.mask.copy()
+        # What the snapshot started from: a save beside another writer merges only the
+        # pixels this window changed since (core.label_saving).
+        saved = doc.saved_mask()
+        base = snapshot if saved is doc.mask else saved
         touched = doc.touched.copy() if doc.touched_any else None
         doc.mark_saved()
         self.failed.discard(entry.key)
         self._pending_state[entry.key] = state
-        future = self._writer.submit(self._write, entry, snapshot, state, confidence, touched)
+        future = self._writer.submit(self._write, entry, snapshot, state, confidence, touched,
+                                     base)
         self._futures[entry.key] = future
         self.state_changed.emit(entry.key)
         # Runs on the writer thread (queued to the GUI), or right here if already done.
@@ -206,11 +215,12 @@ class Session(QtCore.QObject):
         self._writer.shutdown(wait=True)
 
     def _write(self, entry: ImageEntry, mask: np.ndarray, state: ImageState,
-               confidence: float | None, touched: np.ndarray | None) -> str:
+               confidence: float | None, touched: np.ndarray | None,
+               base: np.ndarray | None = None) -> str:
         """Writer thread: '' on success, else the one-line reason."""
         try:
             self.project.save_label(entry, mask, state=state, overwrite_reviewed=True,
-                                    confidence=confidence, touched=touched)
+                                    confidence=confidence, touched=touched, base=base)
         except (SegstudioError, OSError) as exc:
             log.warning("save failed: %s", exc)
             return _one_line(exc, self.project.label_path(entry))
@@ -231,6 +241,40 @@ class Session(QtCore.QObject):
             self.save_failed.emit(message)
         self.state_changed.emit(key)
         return not message
+
+    # -- other writers (another window, the CLI) ----------------------------------------
+    def sync(self) -> bool:
+        """Pick up the records other writers saved; True when there were any. Skipped (False)
+        while this session's own writes are queued: the project is busy with them."""
+        if self.pending:
+            return False
+        try:
+            return self.project.sync()
+        except (SegstudioError, OSError) as exc:
+            log.warning("sync failed: %s", exc)
+            return False
+
+    def pull(self, entry: ImageEntry) -> bool:
+        """Bring another writer's saved pixels into the image's open document (unsaved edits
+        here stay, see `MaskDocument.merge_disk`); True when the label had changed on disk."""
+        with self._lock:
+            doc = self.documents.get(entry.key)
+            return doc is not None and self._pull(entry, doc)
+
+    def _pull(self, entry: ImageEntry, doc: MaskDocument) -> bool:
+        future = self._futures.get(entry.key)
+        if (future is not None and not future.done()) or not self.project.label_changed(entry):
+            return False   # a write of ours is queued: it merges, and the next check pulls
+        try:
+            disk = self.project.read_label(entry)
+            touched = None if disk is None else self.project.touched(entry)
+        except (SegstudioError, OSError) as exc:
+            log.warning("cannot read the label another writer saved: %s", exc)
+            return False
+        if disk is None or disk.shape != doc.shape:
+            return False
+        doc.merge_disk(disk, touched)
+        return True
 
     def adopt_classes(self, classes) -> None:
         """Switch the project to another class set; only for a project without labels, whose

@@ -282,6 +282,8 @@ class FilesDock(QtWidgets.QDockWidget):
         self.sort_button.setChecked(not self.sort_button.isChecked() if on is None else on)
 
     def refresh_queue(self) -> None:
+        if self.model is not None and self.model.session.sync():
+            self.refresh_all()   # another window or the CLI saved records meanwhile
         if self.proxy is not None:
             self.proxy.snapshot()
             self._reselect()
@@ -290,6 +292,15 @@ class FilesDock(QtWidgets.QDockWidget):
     def refresh_key(self, key: str) -> None:
         if self.model is not None:
             self.model.refresh_key(key)
+            self.update_counts()
+
+    def refresh_all(self) -> None:
+        """Every row's state and confidence again (another writer saved records)."""
+        if self.model is not None:
+            rows = self.model.rowCount()
+            if rows:
+                self.model.dataChanged.emit(self.model.index(0, 0),
+                                            self.model.index(rows - 1, 2))
             self.update_counts()
 
     def mark_broken(self, key: str, reason: str | None) -> None:
