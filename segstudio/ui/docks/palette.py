@@ -1,6 +1,7 @@
 """Classes dock: colour swatches, pick with keys 1-9 and Shift+1-9, show / hide / solo a class
-in the overlay (the check boxes; display only), add / rename / recolour classes, and the
-"paint only over one class" protection."""
+in the overlay (the check boxes; display only), add / rename / recolour classes, delete or
+merge them (the "⋯" button and the right-click menu; the window's ClassRemapper asks and
+rewrites the labels), and the "paint only over one class" protection."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ class PaletteDock(QtWidgets.QDockWidget):
     """`class_selected(index)`; `classes_edited()` after the ClassSet changed in place;
     `protect_changed(index or -1)`; `error(message)` for a refused edit;
     `add_requested(name)` when the user named a new class (the window's ClassAdder adds it);
-    `visibility_changed(hidden)` with the classes hidden in the overlay."""
+    `visibility_changed(hidden)` with the classes hidden in the overlay;
+    `delete_requested(index)`, `merge_requested(source, target)` (the window asks first)."""
 
     class_selected = QtCore.Signal(int)
     classes_edited = QtCore.Signal()
@@ -33,6 +35,8 @@ class PaletteDock(QtWidgets.QDockWidget):
     error = QtCore.Signal(str)
     add_requested = QtCore.Signal(str)
     visibility_changed = QtCore.Signal(object)
+    delete_requested = QtCore.Signal(int)
+    merge_requested = QtCore.Signal(int, int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Classes", parent)
@@ -62,6 +66,17 @@ class PaletteDock(QtWidgets.QDockWidget):
                             QtWidgets.QSizePolicy.Policy.Fixed)
             b.clicked.connect(slot)
             buttons.addWidget(b)
+        # Delete and merge rewrite label files: one step further away than the everyday edits.
+        self.more_button = QtWidgets.QToolButton()
+        self.more_button.setText("⋯")
+        self.more_button.setToolTip("Delete the selected class, or merge it into another")
+        self.more_button.setMinimumHeight(QtWidgets.QPushButton("⋯").sizeHint().height())
+        self.more_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.more_menu = QtWidgets.QMenu(self.more_button)
+        self.more_menu.aboutToShow.connect(
+            lambda: self._fill_edit_menu(self.more_menu, self.current()))
+        self.more_button.setMenu(self.more_menu)
+        buttons.addWidget(self.more_button)
         layout.addLayout(buttons)
         protect = QtWidgets.QHBoxLayout()
         self.protect_box = QtWidgets.QCheckBox("Paint only over")
@@ -169,7 +184,26 @@ class PaletteDock(QtWidgets.QDockWidget):
         menu.addAction(f"Show only {name}", lambda: self.solo(i))
         show_all = menu.addAction("Show every class", lambda: self.set_hidden(set()))
         show_all.setEnabled(bool(self._hidden))
+        menu.addSeparator()
+        self._fill_edit_menu(menu, i, clear=False)
         menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def _fill_edit_menu(self, menu: QtWidgets.QMenu, i: int, *, clear: bool = True) -> None:
+        """Delete class i, or merge it into one of the others."""
+        if clear:
+            menu.clear()
+        if self.classes is None or not 0 <= i < self.classes.num_classes:
+            return
+        name = self.classes.names[i]
+        only = self.classes.num_classes < 2
+        delete = menu.addAction(f"Delete “{name}”…", lambda: self.delete_requested.emit(i))
+        delete.setEnabled(not only)
+        merge = menu.addMenu(f"Merge “{name}” into")
+        merge.setEnabled(not only)
+        for j, other in enumerate(self.classes.names):
+            if j != i:
+                merge.addAction(swatch(self.classes.colors[j]), other,
+                                lambda j=j: self.merge_requested.emit(i, j))
 
     def _row_changed(self, row: int) -> None:
         if row >= 0:
