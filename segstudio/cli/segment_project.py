@@ -30,6 +30,8 @@ def segment_in_place(args: argparse.Namespace) -> int:
         raise UsageError(f"{project.images_dir}: no images to segment")
     if project.read_only:
         raise UsageError(f"{project.root}: read-only folder; segment it with --out DIR instead")
+    if (link := project.link_problem()) is not None:
+        raise UsageError(link)   # labels would be written where the link leads
     unknown = [k for k in args.replace_reviewed if k not in {e.key for e in project.entries}]
     if unknown:
         raise UsageError(f"--replace-reviewed {unknown[0]}: not an image of {project.root}")

@@ -104,6 +104,9 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
         raise ValueError(f"base label {base.shape} differs from the mask {mask.shape}")
     original = mask
     with project._locked():
+        # Both folders first: a refused label must not leave a touched map behind.
+        project._check_inside(project.label_path(entry).parent)
+        project._check_inside(project.touched_path(entry).parent)
         key = entry.key
         exists = project._label_exists(entry)
         before = project._records.get(key)

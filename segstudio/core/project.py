@@ -364,15 +364,15 @@ class Project(RecordStore):
 
     @property
     def read_only(self) -> bool:
-        """True when segstudio must not write here: open for reading only. A read-only folder
-        (see `is_writable`), or one whose labels or store a link takes out of the project."""
-        return (not is_writable(self.root) or not is_writable(self.labels_dir)
-                or self.link_problem() is not None)
+        """True when segstudio must not write here (see `is_writable`): open for reading
+        only. (Folders that lead out of the project: `link_problem`.)"""
+        return not is_writable(self.root) or not is_writable(self.labels_dir)
 
     def link_problem(self) -> str | None:
-        """One line when a folder segstudio would write into (labels/, one of its subfolders
-        for the listed images, .segstudio/ and its touched maps) is a link leading out of the
-        project; None when every one lies inside."""
+        """One line when a folder segstudio would write labels into (labels/, one of its
+        subfolders for the listed images, .segstudio/ and its touched maps) is a link leading
+        out of the project; None when every one lies inside. Label saves there are refused
+        (`ProjectError`) whatever the caller checked; this says it before any work."""
         folders = [self.labels_dir, self.store_dir, self.store_dir / TOUCHED_DIR]
         subs = {posixpath.dirname(self._label_key(e)) for e in self.entries}
         subs.discard("")

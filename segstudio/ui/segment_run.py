@@ -101,6 +101,9 @@ class SegmentRun(RunController):
         if self.runner.busy:
             self.notify.status("a segmentation is already running")
             return False
+        if session.link_problem:
+            self.notify.error(f"{session.link_problem}; predictions are not saved", dialog=True)
+            return False
         if session.read_only:
             self.notify.error(f"{session.project.root}: read-only folder, so predictions cannot "
                               "be saved here; copy the folder somewhere writable to segment it "

@@ -71,9 +71,10 @@ class Session(QtCore.QObject):
         # 8000x6000 image must not wait for its 2-second PNG encode).
         self._pending_state: dict[str, ImageState] = {}
         self.read_only = project.read_only
-        # A labels or store folder leading out of the project through a link: the window says
-        # so in a dialog as the folder opens, so the first save does not say it again.
-        self._told_read_only = project.link_problem() is not None
+        # Labels or the store leading out of the project through a link: nothing is saved
+        # there (core refuses it), and the window says so in a dialog as the folder opens.
+        self.link_problem = project.link_problem()
+        self._told_read_only = False
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-writer")
         self._futures: dict[str, Future] = {}
         self._handled: set[Future] = set()
@@ -151,11 +152,12 @@ class Session(QtCore.QObject):
         doc = self.documents.get(entry.key)
         if doc is None or (state is None and not self.is_dirty(entry.key)):
             return True
-        if self.read_only:
+        if self.read_only or self.link_problem:
             # A read-only folder (a shared dataset): edits stay in memory, marked unsaved, and
             # the user hears it once, not at every autosave.
             self.failed.add(entry.key)
-            if not self._told_read_only:
+            # (A link out of the project was said in a dialog as the folder opened.)
+            if not self._told_read_only and not self.link_problem:
                 self._told_read_only = True
                 self.save_failed.emit(
                     f"{self.project.root}: read-only folder, so edits cannot be saved here; "
