@@ -3,7 +3,6 @@ the other's saves (list, counts and canvas) without reopening the folder."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from segstudio.core.project import ImageState, Project
