@@ -255,6 +255,14 @@ def _read_doc(doc: dict, jf: Path, images: Path | None, subset: str, source: Sou
     uses = Counter(rec.get("id") for rec in doc["images"]
                    if isinstance(rec, dict) and is_int(rec.get("id")))
     twice = {i for i, n in uses.items() if n > 1}
+    named: dict[int, list[str]] = {}
+    for r in doc["images"]:
+        if isinstance(r, dict) and is_int(r.get("id")) and r["id"] in twice:
+            named.setdefault(r["id"], []).append(short(r.get("file_name")))
+    for i, names in sorted(named.items()):
+        source.problems.append(f"{jf}: image id {i} is used by {len(names)} images "
+                               f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}); "
+                               "their annotations cannot be told apart, skipped")
     for rec in doc["images"]:
         if not isinstance(rec, dict) or not is_int(rec.get("id")) \
                 or not isinstance(rec.get("file_name"), str):
@@ -262,9 +270,6 @@ def _read_doc(doc: dict, jf: Path, images: Path | None, subset: str, source: Sou
             continue
         known_ids.add(rec["id"])
         if rec["id"] in twice:
-            source.problems.append(f"{jf}: image id {rec['id']} ({short(rec['file_name'])}) is "
-                                   "used by several images; their annotations cannot be told "
-                                   "apart, skipped")
             continue
         name = rec["file_name"].replace("\\", "/")
         # An absolute or '..' file_name (some tools write them) keys the image by its name.

@@ -16,6 +16,19 @@ from segstudio.core.errors import WriteError
 from segstudio.core.formats.common import FormatError, plural
 
 
+def _links_out(folder: Path) -> list[str]:
+    """Folder links under `folder` whose target lies outside it (os.walk does not follow
+    them): a --force export into them would replace files elsewhere."""
+    root = folder.resolve()
+    out = []
+    for dirpath, dirs, _files in os.walk(folder):
+        for name in dirs:
+            p = Path(dirpath, name)
+            if p.is_symlink() and not p.resolve().is_relative_to(root):
+                out.append(p.relative_to(folder).as_posix())
+    return out
+
+
 def _existing_files(folder: Path) -> set[str]:
     out = set()
     for dirpath, _dirs, files in os.walk(folder):
@@ -51,6 +64,11 @@ class ExportTarget:
                         "--force to "
                         "write into it"
                     )
+                links = _links_out(self.out)
+                if links:
+                    raise FormatError(self.out / links[0], "is a folder link leading outside "
+                                      f"{self.out}; an export never writes through it (remove "
+                                      "the link or export elsewhere)")
             folder = self.out
         if not is_writable(folder):
             raise FormatError(folder, "read-only folder; cannot export here")
@@ -75,12 +93,22 @@ class ExportTarget:
                 raise WriteError(self.out, f"cannot write: {e.strerror or e}") from None
         else:
             path = self.out / rel
+            self._inside(path.parent)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise WriteError(path.parent, f"cannot create folder ({e.strerror or e})") from None
+            self._inside(path.parent)
             atomic_write_bytes(path, data)
         self.written.append(rel)
+
+    def _inside(self, folder: Path) -> None:
+        """Refuse a folder (or, before it exists, its nearest parent) that really lies outside
+        the destination: a link made while the export runs is not written through either."""
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.resolve().is_relative_to(self.out.resolve()):
+            raise FormatError(folder, f"leads outside {self.out} (a folder link?); not written")
 
     def copy(self, rel: str, src: Path) -> None:
         try:
