@@ -5,6 +5,9 @@ One generated file, `tiny-<sha256 prefix>.pth`, served under several routes:
   /corrupt/<file>    same length, different bytes (the hash prefix in the name does not match)
   /truncated/<file>  Content-Length of the whole file, half of it sent, then the connection closed
   /slow/<file>       the file in small pieces with pauses (to cancel or interrupt mid-download)
+  /endless/<file>    no Content-Length, then the file followed by zeros without end (until the
+                     client hangs up): a body that must be cut at the expected size
+  /trickle/<file>    the file one byte every `trickle_s` seconds (never trips a socket timeout)
   anything else      404
 HEAD answers with the same headers and no body. `requests` records (method, path).
 """
@@ -23,7 +26,8 @@ from segstudio.engine.weights import WeightsEntry
 
 
 class WeightsServer:
-    def __init__(self, size: int = 1 << 20, seed: int = 0) -> None:
+    def __init__(self, size: int = 1 << 20, seed: int = 0, trickle_s: float = 0.05) -> None:
+        self.trickle_s = trickle_s
         self.data = np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes()
         self.prefix = hashlib.sha256(self.data).hexdigest()[:8]
         self.file = f"tiny-{self.prefix}.pth"
@@ -81,13 +85,17 @@ class WeightsServer:
             def _answer(self, body: bool) -> None:
                 server.requests.append((self.command, self.path))
                 route, _, name = self.path.strip("/").partition("/")
-                if name != server.file or route not in ("good", "corrupt", "truncated", "slow"):
+                if name != server.file or route not in ("good", "corrupt", "truncated", "slow",
+                                                        "endless", "trickle"):
                     self.send_error(404)
                     return
                 data = server.corrupt if route == "corrupt" else server.data
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(data)))
+                if route != "endless":
+                    self.send_header("Content-Length", str(len(data)))
+                else:
+                    self.close_connection = True   # the body ends when the connection does
                 self.end_headers()
                 if not body:
                     return
@@ -96,6 +104,18 @@ class WeightsServer:
                         self.wfile.write(data[: len(data) // 2])
                         self.wfile.flush()
                         self.close_connection = True
+                    elif route == "endless":
+                        self.wfile.write(data)
+                        zeros = bytes(65536)
+                        while not server._stop.is_set():
+                            self.wfile.write(zeros)
+                    elif route == "trickle":
+                        for i in range(len(data)):
+                            if server._stop.is_set():
+                                return
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(server.trickle_s)
                     elif route == "slow":
                         for i in range(0, len(data), 16384):
                             if server._stop.is_set():

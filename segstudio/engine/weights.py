@@ -241,10 +241,16 @@ def backbone_entry(arch: str) -> WeightsStatus | None:
 
 
 def _mirror_base(mirror: str | None) -> str | None:
+    given = f"--mirror {mirror!r}"
     if mirror is None:
-        mirror = os.environ.get(MIRROR_ENV) or None
-    if mirror is None or not mirror.strip():
+        mirror = os.environ.get(MIRROR_ENV) or None   # set but empty: not set
+        given = f"{MIRROR_ENV}={mirror!r}"
+    if mirror is None:
         return None
+    if not mirror.strip():
+        # Falling back to the default host would send the request where the user said not to.
+        raise WeightsError(f"{given}: an empty mirror; give a URL or folder, or leave it out "
+                           "for the default")
     mirror = mirror.strip()
     if "://" not in mirror:
         folder = Path(mirror).expanduser()
@@ -300,8 +306,10 @@ def fetch(
     name: str, mirror: str | None = None,
     progress: Callable[[TransferProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> Path:
     """Path of `name`'s file, downloading it into the hub cache first when it is absent.
+    `deadline`: seconds for the whole download (default: weights_transfer.deadline_for).
 
     The download goes to a temporary name and is renamed only once complete and matching the
     SHA-256 prefix; any failure raises WeightsFileError (one line naming the file) and a
@@ -318,7 +326,7 @@ def fetch(
     if path.is_file():
         return path
     return download_verified(url, path, entry.sha256, progress=_progress_for(entry, url, progress),
-                             cancel=cancel)
+                             cancel=cancel, size=entry.size, deadline=deadline)
 
 
 def import_file(

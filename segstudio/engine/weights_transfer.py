@@ -29,6 +29,16 @@ from segstudio.core.errors import PathError, SegstudioError
 
 CHUNK = 256 * 1024
 TIMEOUT_S = 30.0          # per socket operation: a stalled server fails instead of hanging
+# A server may dribble a byte every few seconds and never trip TIMEOUT_S: the whole download
+# has a deadline too, generous for a slow line: DEADLINE_BASE_S plus the expected size at
+# MIN_RATE bytes/s (resnet34's 87 MB: 19 minutes; vgg16's 553 MB: 1.6 hours).
+DEADLINE_ENV = "SEGSTUDIO_DOWNLOAD_DEADLINE_S"
+DEADLINE_BASE_S = 300.0
+MIN_RATE = 100_000
+# When neither the registry nor the server gives a size, no body is read past this (the
+# largest known file, vgg16_bn, is 554 MB): a server with no Content-Length, or a mirror file
+# linked to /dev/zero, otherwise fills the disk.
+MAX_UNKNOWN_BYTES = 2 << 30
 PART_SUFFIX = ".part"
 STALE_PART_S = 3600.0     # a .part untouched this long belongs to a process that was killed
 SCHEMES = ("http", "https", "file")
@@ -57,10 +67,29 @@ class FetchCancelled(WeightsError):
 
 def check_url(url: str) -> str:
     """`url` when its scheme is one segstudio fetches from, else WeightsError (one line)."""
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
-    if scheme not in SCHEMES or not urllib.parse.urlsplit(url).path:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - parsing it raises ValueError for a bad one ("http://h:x/")
+    except ValueError as exc:   # "http://[::1": Invalid IPv6 URL
+        raise WeightsError(f"{url!r} is not a usable URL ({exc})") from None
+    if parts.scheme.lower() not in SCHEMES or not parts.path:
         raise WeightsError(f"{url!r} is not an http://, https:// or file:// URL")
     return url
+
+
+def deadline_for(size: int | None) -> float:
+    """Seconds a download of `size` bytes may take in all: $SEGSTUDIO_DOWNLOAD_DEADLINE_S, else
+    DEADLINE_BASE_S + size / MIN_RATE. WeightsError for a malformed variable."""
+    text = os.environ.get(DEADLINE_ENV, "").strip()
+    if text:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > 0 and value != float("inf")):
+            raise WeightsError(f"{DEADLINE_ENV}={text!r} is not a number of seconds above 0")
+        return value
+    return DEADLINE_BASE_S + (size if size is not None else MAX_UNKNOWN_BYTES) / MIN_RATE
 
 
 def _open(url: str, method: str, timeout: float, target: Path) -> http.client.HTTPResponse:
@@ -116,22 +145,47 @@ def mismatch(digest: str, prefix: str) -> str | None:
 def download_verified(
     url: str, dest: Path, sha256_prefix: str, *, progress: RawProgress | None = None,
     cancel: Callable[[], bool] | None = None, timeout: float = TIMEOUT_S,
+    size: int | None = None, deadline: float | None = None,
 ) -> Path:
-    """GET `url` into `dest` (renamed into place only when complete and verified)."""
+    """GET `url` into `dest` (renamed into place only when complete and verified).
+
+    `size`: the bytes expected (the registry's); no more is ever read, and a server announcing
+    another size is refused before the body. `deadline`: seconds for the whole download
+    (default `deadline_for(size)`); past it the download stops, reporting how far it got."""
+    limit = deadline_for(size) if deadline is None else deadline
+    start = time.monotonic()
     _prepare(dest)
-    with _open(url, "GET", timeout, dest) as response:
-        total = _length(response)
+    with _open(url, "GET", min(timeout, limit), dest) as response:
+        announced = _length(response)
+        if size is not None and announced not in (None, size):
+            raise WeightsFileError(dest, f"{url} announces {announced:,} bytes, expected "
+                                   f"{size:,}: not this file; nothing was kept")
+        total = size if size is not None else announced
+        most = total if total is not None else MAX_UNKNOWN_BYTES
+        read1 = getattr(response, "read1", response.read)
 
         def chunks() -> Iterator[bytes]:
+            done = 0
             while True:
+                if time.monotonic() - start > limit:
+                    raise WeightsFileError(
+                        dest, f"download from {url} did not finish in {limit:g} s ({done:,} of "
+                        f"{'?' if total is None else f'{total:,}'} bytes came); nothing was "
+                        f"kept (a slow server? raise the limit with {DEADLINE_ENV})")
                 try:
-                    block = response.read(CHUNK)
+                    # read1: what has arrived, so the deadline is checked while bytes trickle
+                    block = read1(min(CHUNK, most + 1 - done))
                 except (TimeoutError, OSError, http.client.HTTPException) as exc:
                     raise WeightsFileError(
                         dest, f"download from {url} failed ({_describe(exc)}); nothing was kept"
                     ) from None
                 if not block:
                     return
+                done += len(block)
+                if done > most:
+                    raise WeightsFileError(
+                        dest, f"download from {url} sent more than the {most:,} bytes expected "
+                        "(no size announced, or an endless file); nothing was kept")
                 yield block
 
         return _write_verified(dest, chunks(), total, sha256_prefix, f"download from {url}",
