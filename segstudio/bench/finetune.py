@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> dict:
     from dataclasses import replace
 
     from segstudio.bench.loop import _default_dir, _start
+    from segstudio.cli.options import parse_size, set_threads
     from segstudio.core.project import Project
-    from segstudio.engine.cliutil import parse_size, set_threads
     from segstudio.engine.device import device_name, select_device
     from segstudio.engine.evaluate import evaluate
     from segstudio.engine.predict import Predictor

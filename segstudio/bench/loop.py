@@ -177,7 +177,7 @@ def _check(args: argparse.Namespace) -> list:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from segstudio.engine.cliutil import set_threads
+    from segstudio.cli.options import set_threads
     from segstudio.engine.device import device_name, select_device
 
     strategies = _check(args)
@@ -207,8 +207,8 @@ def _simulate(args, strategies, pool: Path, val: Path, work: Path, say) -> dict:
     from dataclasses import replace
 
     from segstudio.bench.loop_sim import Loop
+    from segstudio.cli.options import parse_size
     from segstudio.core.project import Project
-    from segstudio.engine.cliutil import parse_size
     from segstudio.engine.evaluate import evaluate
     from segstudio.engine.predict import Predictor
     from segstudio.engine.workflow import (

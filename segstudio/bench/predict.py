@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "two OpenMP threads turn every other process's burst into a stall)")
     parser.add_argument("--batch", type=int, default=1, help="images per forward (default 1)")
     parser.add_argument("--workers", type=int, default=2, help="decode threads (default 2)")
-    from segstudio.engine.cliutil import add_scale_argument
+    from segstudio.cli.options import add_scale_argument
 
     add_scale_argument(parser)
 
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
 
+    from segstudio.cli.options import set_threads
     from segstudio.core.imageio import read_image
-    from segstudio.engine.cliutil import set_threads
     from segstudio.engine.device import device_name, inference_context
     from segstudio.engine.predict import predict_paths
     from segstudio.engine.scale import parse_scale

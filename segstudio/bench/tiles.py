@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from segstudio.engine.cliutil import parse_size, positive_int
+    from segstudio.cli.options import parse_size, positive_int
 
     parser.add_argument("--size", type=parse_size, default=(6000, 8000), metavar="HxW",
                         help="image size (default 6000x8000: an 8000x6000 photo)")
@@ -150,7 +150,7 @@ def _end_to_end(predictor, image, folder: Path) -> dict:
 def run(args: argparse.Namespace) -> dict:
     import torch
 
-    from segstudio.engine.cliutil import set_threads
+    from segstudio.cli.options import set_threads
     from segstudio.engine.device import device_name, inference_context
     from segstudio.engine.tiled import tile_grid
 

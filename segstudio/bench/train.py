@@ -128,7 +128,7 @@ def _ours(folder: Path, args: argparse.Namespace, size: tuple[int, int], device,
 
 
 def run(args: argparse.Namespace) -> dict:
-    from segstudio.engine.cliutil import parse_size, set_threads
+    from segstudio.cli.options import parse_size, set_threads
     from segstudio.engine.device import device_name, select_device
 
     set_threads(args.threads)

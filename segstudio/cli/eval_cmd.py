@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from segstudio.engine.cliutil import add_scale_argument, checkpoint_file, thread_count, tile_size
+from segstudio.cli.options import add_scale_argument, checkpoint_file, thread_count, tile_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,9 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from segstudio.cli.options import fmt, set_threads
     from segstudio.core.problems import report_all
     from segstudio.core.project import Project
-    from segstudio.engine.cliutil import fmt, set_threads
     from segstudio.engine.evaluate import evaluate
     from segstudio.engine.scale import parse_scale
 

@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from segstudio.cli.common import TransferBar
+
 FORMATS = ("voc", "cvat-mask", "coco", "color")
 
 
@@ -50,31 +52,6 @@ def _split(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-class Bar:
-    """A tqdm bar per stage, fed by TransferProgress events."""
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.stage = None
-
-    def __call__(self, event) -> None:
-        from tqdm import tqdm
-
-        if event.stage != self.stage:
-            self.close()
-            self.stage = event.stage
-            self.bar = tqdm(total=event.total or None, desc=event.stage, unit="img",
-                            dynamic_ncols=True, disable=None, leave=False, file=sys.stderr)
-        if self.bar is not None:
-            self.bar.n = event.done
-            self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 def run(args: argparse.Namespace) -> int:
     from segstudio.core.formats import export_labels
 
@@ -82,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         from segstudio.cli import UsageError
 
         raise UsageError("--polygons is a coco option")
-    bar = Bar()
+    bar = TransferBar()
     try:
         report = export_labels(args.folder, args.format, args.out, include_all=args.all,
                                split=args.split, force=args.force, images=args.images,

@@ -52,7 +52,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segstudio.cli.export_cmd import Bar
+    from segstudio.cli.common import TransferBar
     from segstudio.core.formats import import_labels
 
     class_map = dict(args.map)
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         from segstudio.cli import UsageError
 
         raise UsageError("--map: a source class is mapped twice")
-    bar = Bar()
+    bar = TransferBar()
     try:
         report = import_labels(args.source, args.format, args.out, images=args.images,
                                labels=args.labels, link=args.link,

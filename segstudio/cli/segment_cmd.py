@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from segstudio.engine.cliutil import (
+from segstudio.cli.options import (
     add_scale_argument,
     batch_size,
     checkpoint_file,
@@ -81,22 +81,3 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.cli.segment_files import segment_to_folder
 
     return segment_to_folder(args)
-
-
-def progress_text(event) -> str:
-    """The bar's note for a progress event: the tiles of a big image, else nothing."""
-    if event.tiles_total is None or event.tiles_total < 2:
-        return ""
-    return f"{event.path.name}: tile {event.tiles_done}/{event.tiles_total}"
-
-
-def _show(bar):
-    """Progress callback moving the bar by images and, inside a big image, by its tiles."""
-    def update(event) -> None:
-        fraction = 0.0
-        if event.tiles_total:
-            fraction = event.tiles_done / event.tiles_total
-        bar.n = round(event.done + min(fraction, 0.999), 3)
-        bar.set_postfix_str(progress_text(event), refresh=False)
-        bar.refresh()
-    return update

@@ -88,12 +88,12 @@ def check_targets(items: list[tuple[Path, str]], out: Path, overwrite: bool) -> 
 def segment_to_folder(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from segstudio.cli.common import segment_progress
     from segstudio.cli.eval_cmd import load_predictor
-    from segstudio.cli.segment_cmd import _show
+    from segstudio.cli.options import set_threads
     from segstudio.core.errors import WriteError
     from segstudio.core.labels import write_label
     from segstudio.core.problems import ProblemReport
-    from segstudio.engine.cliutil import set_threads
     from segstudio.engine.distributed import env_info
     from segstudio.engine.predict import predict_paths
 
@@ -110,7 +110,7 @@ def segment_to_folder(args: argparse.Namespace) -> int:
     with tqdm(total=len(items), unit="img", dynamic_ncols=True,
               disable=None if info.main else True, leave=False) as bar:
         for result in predict_paths(predictor, [i for i, _ in items], batch=args.batch,
-                                    progress=_show(bar)):
+                                    progress=segment_progress(bar)):
             if result.error is not None:
                 failed.add(result.error)
                 continue

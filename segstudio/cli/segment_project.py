@@ -11,11 +11,11 @@ def segment_in_place(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from segstudio.cli import UsageError
+    from segstudio.cli.common import segment_progress
     from segstudio.cli.eval_cmd import load_predictor
-    from segstudio.cli.segment_cmd import _show
+    from segstudio.cli.options import set_threads
     from segstudio.core.problems import ProblemReport, report_all
     from segstudio.core.project import Project
-    from segstudio.engine.cliutil import set_threads
     from segstudio.engine.distributed import env_info
     from segstudio.engine.workflow import (
         active_checkpoint,
@@ -62,7 +62,7 @@ def segment_in_place(args: argparse.Namespace) -> int:
     with tqdm(total=len(plan.run), unit="img", dynamic_ncols=True,
               disable=None if info.main else True, leave=False) as bar:
         for result in segment_project(project, predictor, plan, batch=args.batch,
-                                      progress=_show(bar)):
+                                      progress=segment_progress(bar)):
             outcomes[result.status] += 1
             if result.status == "failed":
                 failed.add(result.message)

@@ -22,8 +22,8 @@ import argparse
 import json
 from pathlib import Path
 
-from segstudio.core.settings_schema import WEIGHTINGS
-from segstudio.engine.cliutil import (
+from segstudio.cli.common import TrainBar
+from segstudio.cli.options import (
     checkpoint_file,
     crop_size,
     non_negative_float,
@@ -34,6 +34,7 @@ from segstudio.engine.cliutil import (
     thread_count,
     worker_count,
 )
+from segstudio.core.settings_schema import WEIGHTINGS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_folder(args: argparse.Namespace) -> int:
     from segstudio.cli import UsageError
-    from segstudio.engine.cliutil import set_threads
+    from segstudio.cli.options import set_threads
     from segstudio.engine.distributed import env_info
     from segstudio.engine.train import TrainConfig, train
 
@@ -139,7 +140,7 @@ def _train_folder(args: argparse.Namespace) -> int:
         train_edited=not args.no_edited,
     )
     main = env_info().main
-    bar = Bar(quiet=args.json or not main)
+    bar = TrainBar(quiet=args.json or not main)
     try:
         result = train(config, progress=bar)
     finally:
@@ -157,7 +158,7 @@ def _train_folder(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        from segstudio.engine.cliutil import fmt
+        from segstudio.cli.options import fmt
 
         if result.diverged:
             print(result.message)
@@ -166,42 +167,3 @@ def _train_folder(args: argparse.Namespace) -> int:
               f"({result.seconds / 60:.1f} min)")
         print(f"wrote {summary['best']} and {summary['last']}")
     return 2 if result.diverged else 0
-
-
-class Bar:
-    """tqdm bar per epoch, log lines above it, epoch metrics as lines (stderr)."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar = None
-
-    def __call__(self, event) -> None:
-        if self.quiet:
-            return
-        from tqdm import tqdm
-
-        from segstudio.engine.cliutil import fmt
-
-        if event.kind == "log":
-            tqdm.write(event.message)
-        elif event.kind == "step":
-            if self.bar is None:
-                self.bar = tqdm(total=event.steps, desc=f"epoch {event.epoch}/{event.epochs}",
-                                unit="step", leave=False, dynamic_ncols=True, disable=None)
-            self.bar.n = event.step
-            self.bar.set_postfix(loss=f"{event.loss:.3f}", lr=f"{event.lr:.2e}", refresh=False)
-            self.bar.refresh()
-        elif event.kind == "epoch":
-            self.close()
-            m = event.metrics or {}
-            eta = f", eta {event.eta_s / 60:.1f} min" if event.eta_s is not None else ""
-            # Epoch 0 is the starting weights measured before training: no loss yet.
-            loss = "" if event.loss is None else f"loss {event.loss:.4f}, "
-            what = f" ({event.message})" if event.message else ""
-            tqdm.write(f"epoch {event.epoch}/{event.epochs}{what}: {loss}val mIoU "
-                       f"{fmt(m.get('miou'))}%, pixel acc {fmt(m.get('pixel_accuracy'))}%{eta}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None

@@ -16,10 +16,10 @@ _FOLDER_ONLY = {"epochs": "--epochs (use --steps)", "init": "--init", "val": "--
 
 def train_project(args: argparse.Namespace) -> int:
     from segstudio.cli import UsageError
-    from segstudio.cli.train_cmd import Bar
+    from segstudio.cli.common import TrainBar
+    from segstudio.cli.options import set_threads
     from segstudio.core.project import Project
     from segstudio.core.settings_schema import check_settings, setting
-    from segstudio.engine.cliutil import set_threads
     from segstudio.engine.workflow import (
         architectures,
         finetune_settings,
@@ -72,7 +72,7 @@ def train_project(args: argparse.Namespace) -> int:
                   f"{start.missing_backbone})", file=sys.stderr)
         project.settings["arch"] = arch
     set_threads(args.threads)
-    bar = Bar(quiet=args.json)
+    bar = TrainBar(quiet=args.json)
     try:
         outcome = run_finetune(project, arch, settings, progress=bar, resume=resume,
                                device=args.device)

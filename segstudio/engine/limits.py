@@ -1,5 +1,5 @@
 """The ranges every command-line option and TrainConfig field must lie in, in one place, so
-the CLI's argparse types (`engine.cliutil`) and `engine.train_validate` agree. No torch here:
+the CLI's argparse types (`cli.options`) and `engine.train_validate` agree. No torch here:
 the parsers are built for every `segstudio --help`.
 
 The bounds are far beyond useful values; they exist so that a typo cannot fork 10**6 data

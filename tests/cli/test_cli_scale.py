@@ -81,12 +81,12 @@ def test_eval_takes_a_scale(capsys, cli_project, learnt_ckpt):
 
 
 def test_segment_bar_shows_the_tiles_of_a_big_image():
-    from segstudio.cli.segment_cmd import _show, progress_text
+    from segstudio.cli.common import progress_text, segment_progress
     from segstudio.engine.predict import PredictProgress
 
     stream = io.StringIO()
     with tqdm(total=3, file=stream, disable=False, mininterval=0) as bar:
-        show = _show(bar)
+        show = segment_progress(bar)
         show(PredictProgress(1, 3, Path("a/huge.jpg"), 60.0, 5, 20))
         assert bar.n == pytest.approx(1.25) and "huge.jpg: tile 5/20" in str(bar)
         show(PredictProgress(2, 3, Path("a/huge.jpg"), 10.0))

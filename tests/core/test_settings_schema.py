@@ -99,7 +99,7 @@ def test_engine_uses_the_same_ranges() -> None:
 def test_cli_type_and_schema_agree() -> None:
     import argparse
 
-    from segstudio.engine.cliutil import schema_type
+    from segstudio.cli.options import schema_type
 
     lr = schema_type("lr")
     assert lr("1e-8") == 1e-8 and lr("1") == 1.0
