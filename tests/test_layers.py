@@ -1,5 +1,6 @@
-"""Dependencies point one way: ui -> engine -> models, everything may use core; cli/ and bench/
-sit on top. Every import in every module (lazy ones inside functions included) is checked."""
+"""Dependencies point one way: ui -> engine -> models, everything may use core; ui -> assist ->
+core (the weight-free assisted tools: numpy + OpenCV, no Qt, no torch); cli/ and bench/ sit on
+top. Every import in every module (lazy ones inside functions included) is checked."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ TORCH = ("torch", "torchvision")
 
 # layer -> the imports it must never make (prefixes)
 FORBIDDEN = {
-    "core": (*QT, *TORCH, "segstudio.models", "segstudio.engine", "segstudio.ui",
+    "core": (*QT, *TORCH, "segstudio.models", "segstudio.engine", "segstudio.ui", "segstudio.assist",
              "segstudio.cli", "segstudio.bench"),
     "models": (*QT, "segstudio.engine", "segstudio.ui", "segstudio.cli", "segstudio.bench"),
     "engine": (*QT, "segstudio.ui", "segstudio.cli", "segstudio.bench"),
+    "assist": (*QT, *TORCH, "segstudio.models", "segstudio.engine", "segstudio.ui",
+               "segstudio.cli", "segstudio.bench"),
     "ui": ("segstudio.models", "segstudio.cli", "segstudio.bench"),
 }
 

@@ -297,6 +297,21 @@ class MaskDocument:
         cv2.fillPoly(local, [fixed.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=8)
         return self._apply((by0, bx0, by1, bx1), local > 0, int(value))
 
+    def paint(self, box: BBox, pixels: np.ndarray, value: int) -> BBox | None:
+        """Set `value` on the True pixels of `pixels` (a bool map of `box`, clipped to the
+        mask), as a person's tool: protect honoured, pixels touched, one undo step unless
+        inside a stroke. What the assisted tools (segstudio.assist) commit through."""
+        _check_value(value)
+        y0, x0, y1, x1 = (int(v) for v in box)
+        h, w = self.shape
+        if pixels.shape != (y1 - y0, x1 - x0):
+            raise ValueError(f"pixel map {pixels.shape} differs from the box {box}")
+        cy0, cx0, cy1, cx1 = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
+        if cy0 >= cy1 or cx0 >= cx1:
+            return None
+        local = np.asarray(pixels, bool)[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        return self._apply((cy0, cx0, cy1, cx1), local, int(value))
+
     def replace(self, mask: np.ndarray) -> BBox:
         """Replace the whole mask (e.g. accept a prediction), undoable like any edit. Returns
         the box of the pixels that changed, (0, 0, 0, 0) when none did. Protect is not
