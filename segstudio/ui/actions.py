@@ -1,9 +1,9 @@
-"""QActions and menus from the command table in `commands.py`, and the shortcut list of the
-help dialog from the same table, so the menus, the keys and the help never disagree."""
+"""QActions and menus from the command table in `commands.py`, so the menus and the keys
+never disagree (the help dialog's rows come from the same table: `commands.shortcut_rows`)."""
 
 from __future__ import annotations
 
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from pyqtgraph.Qt import QtGui, QtWidgets
 
 from segstudio.ui.class_keys import CLASS_KEYS
 from segstudio.ui.commands import COMMANDS, TOOL_NAMES, Commands
@@ -47,40 +47,3 @@ def set_project_actions_enabled(actions: dict[str, QtGui.QAction], on: bool) -> 
     for action in actions.values():
         if action.property("needs_project"):
             action.setEnabled(on)
-
-
-def shortcut_rows() -> list[tuple[str, str]]:
-    rows = [
-        (cmd.text.replace("&", ""), ", ".join(cmd.keys)) for cmd in COMMANDS if cmd.keys
-    ]
-    rows.append(("Pick class 1-9", "1 … 9"))
-    rows.append(("Pick class 10-18", "Shift+1 … Shift+9"))
-    rows.append(("Pick the class under the cursor", "Ctrl+click (any tool)"))
-    rows.append(("Zoom the view", "mouse wheel"))
-    rows.append(("Pan the view", "right or middle drag (any tool), left drag (pan tool)"))
-    return rows
-
-
-def show_help(parent: QtWidgets.QWidget) -> None:
-    dialog = QtWidgets.QDialog(parent)
-    dialog.setWindowTitle("Keyboard shortcuts")
-    table = QtWidgets.QTableWidget(0, 2)
-    table.setHorizontalHeaderLabels(["Command", "Keys"])
-    table.verticalHeader().hide()
-    table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-    for text, keys in shortcut_rows():
-        r = table.rowCount()
-        table.insertRow(r)
-        table.setItem(r, 0, QtWidgets.QTableWidgetItem(text))
-        table.setItem(r, 1, QtWidgets.QTableWidgetItem(keys))
-    table.resizeColumnsToContents()
-    table.resizeRowsToContents()
-    table.horizontalHeader().setStretchLastSection(True)
-    table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    layout = QtWidgets.QVBoxLayout(dialog)
-    layout.addWidget(table)
-    close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
-    close.rejected.connect(dialog.reject)
-    layout.addWidget(close)
-    dialog.resize(560, 640)
-    dialog.exec()

@@ -181,9 +181,9 @@ class Commands:
         WeightsDialog.show_for(self.w)
 
     def help(self) -> None:
-        from segstudio.ui.actions import show_help
+        from segstudio.ui.dialogs.shortcuts import show_shortcuts
 
-        show_help(self.w)
+        show_shortcuts(self.w, shortcut_rows())
 
 
 @dataclass(frozen=True)
@@ -270,3 +270,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("weights", "Pretrained &weights…", (), "Model", C.weights, needs_project=False),
     Command("help", "&Keyboard shortcuts", ("F1",), "Help", C.help, needs_project=False),
 )
+
+
+def shortcut_rows() -> list[tuple[str, str]]:
+    """The help dialog's rows, from the table, so the keys shown are the keys bound."""
+    rows = [
+        (cmd.text.replace("&", ""), ", ".join(cmd.keys)) for cmd in COMMANDS if cmd.keys
+    ]
+    rows.append(("Pick class 1-9", "1 … 9"))
+    rows.append(("Pick class 10-18", "Shift+1 … Shift+9"))
+    rows.append(("Pick the class under the cursor", "Ctrl+click (any tool)"))
+    rows.append(("Zoom the view", "mouse wheel"))
+    rows.append(("Pan the view", "right or middle drag (any tool), left drag (pan tool)"))
+    return rows

@@ -8,8 +8,7 @@ import pytest
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.project import ImageState
-from segstudio.ui.actions import shortcut_rows
-from segstudio.ui.commands import COMMANDS
+from segstudio.ui.commands import COMMANDS, shortcut_rows
 from segstudio.ui.main_window import MainWindow
 
 

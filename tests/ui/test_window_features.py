@@ -14,7 +14,7 @@ from PIL import Image
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from segstudio.core.project import Project
-from segstudio.ui.actions import shortcut_rows
+from segstudio.ui.commands import shortcut_rows
 from segstudio.ui.image_adjust import Adjustment, auto_adjustment
 from segstudio.ui.main_window import MainWindow
 
