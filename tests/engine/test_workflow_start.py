@@ -122,3 +122,20 @@ def test_reordered_classes_get_a_fresh_head(template, tmp_path) -> None:
     line = next(m for m in logs if m.startswith("initialised from"))
     assert "2 re-initialised (fullconv.bias, fullconv.weight)" in line
     assert "classes differ" in line
+
+
+def test_review_queue_puts_reviewed_images_last(project) -> None:
+    """The least confident images are reviewed first; re-sorting must not bring them back to
+    the top of the queue (their old confidence stays on record)."""
+    entries = project.entries
+    for i, c in enumerate((0.9, 0.1, 0.5, 0.2, 0.8, 0.3)):
+        project.save_label(entries[i], np.zeros((48, 64), np.uint8),
+                           state=ImageState.PREDICTED, overwrite_reviewed=True, confidence=c)
+    project.set_state(entries[1], ImageState.REVIEWED)
+    order = [entries.index(e) for e in review_queue(project, worst_first=True)]
+    assert order == [3, 5, 2, 4, 0, 1]
+    # The app's view of states (an unsaved mark) decides when given.
+    pending = {entries[3].key: ImageState.REVIEWED}
+    order = [entries.index(e) for e in review_queue(
+        project, worst_first=True, state_of=lambda e: pending.get(e.key, project.state(e)))]
+    assert order == [5, 2, 4, 0, 1, 3]

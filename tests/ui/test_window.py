@@ -33,8 +33,10 @@ def test_filter_counts_and_worst_first(window):
     window.command_actions["sort_confidence"].trigger()      # a toggle
     assert files.sort_button.isChecked()
     order = files.ordered_keys()
-    assert order[:4] == [entries[1].key, entries[4].key, entries[2].key, entries[0].key]
-    assert order[4] == entries[3].key  # no confidence: last
+    # The sample's images 0-2 are reviewed: they need no review and come last (in the
+    # project's order), whatever their confidence; of the rest, no confidence comes last.
+    assert order == [entries[4].key, entries[3].key, entries[0].key, entries[1].key,
+                     entries[2].key]
     window.command_actions["sort_confidence"].trigger()
     assert files.ordered_keys() == [e.key for e in entries]  # back to the project's order
     files.name_filter.setText("_02")
@@ -75,6 +77,25 @@ def test_review_queue_keeps_its_order(window, qtbot):
     assert window.current_key == order[3]                 # none after it
     window.show_image(order[0])
     assert window.files.ordered_keys() == order
+
+
+def test_worst_first_again_puts_the_reviewed_images_last(window, qtbot):
+    """Reviewing keeps the order (above); sorting again afterwards is the workflow's queue:
+    what was just reviewed (the least confident) goes to the end, not back to the top."""
+    project, session = window.session.project, window.session
+    for entry, conf in zip(project.entries, (0.9, 0.2, 0.6, 0.3, 0.4), strict=True):
+        project.set_confidence(entry, conf)
+        if project.state(entry) is ImageState.REVIEWED:
+            project.set_state(entry, ImageState.PREDICTED)
+    window.files.set_session(session)
+    window.files.sort_by_confidence(True)
+    order = window.files.ordered_keys()
+    window.show_image(order[0])
+    window.command_actions["review_and_next"].trigger()    # marked at once, saved later
+    window.files.sort_by_confidence(False)
+    window.files.sort_by_confidence(True)
+    assert window.files.ordered_keys() == [*order[1:], order[0]]
+    qtbot.waitUntil(lambda: not session.pending, timeout=10_000)
 
 
 def test_list_selection_follows_paging(window):

@@ -155,24 +155,32 @@ def segment_project(project: Project, predictor, plan: SegmentPlan, *,
 
 
 NO_PREDICTION_RANK = 2.0   # above any confidence: images without a prediction come last
+REVIEWED_RANK = 3.0        # after those: a reviewed image needs no review (however unsure
+                           # its old prediction was, the least confident are reviewed first)
 
 
-def queue_rank(project: Project, entry: ImageEntry) -> float:
+def queue_rank(project: Project, entry: ImageEntry,
+               state_of: Callable[[ImageEntry], ImageState] | None = None) -> float:
     """An image's place in the "Worst first" review queue: its mean prediction confidence,
-    least confident first; images without one after every predicted image."""
+    least confident first; images without one after every predicted image; reviewed images
+    last. `state_of` as in `plan_segmentation` (the app's states include unsaved marks)."""
+    if (state_of or project.state)(entry) is ImageState.REVIEWED:
+        return REVIEWED_RANK
     conf = project.confidence(entry)
     return NO_PREDICTION_RANK if conf is None else conf
 
 
 def review_queue(project: Project, entries: Iterable[ImageEntry] | None = None, *,
-                 worst_first: bool = False) -> list[ImageEntry]:
+                 worst_first: bool = False,
+                 state_of: Callable[[ImageEntry], ImageState] | None = None
+                 ) -> list[ImageEntry]:
     """`entries` (default: every image) in the order the Files list offers them: the
     project's order, or worst first (ties keep the project's order)."""
     chosen = project.entries if entries is None else list(entries)
     if not worst_first:
         return list(chosen)
-    return [e for _, e in sorted(enumerate(chosen), key=lambda p: (queue_rank(project, p[1]),
-                                                                    p[0]))]
+    ranked = sorted(enumerate(chosen), key=lambda p: (queue_rank(project, p[1], state_of), p[0]))
+    return [e for _, e in ranked]
 
 
 def shard(entries: list[ImageEntry], rank: int, world: int) -> list[ImageEntry]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from segstudio.core.project import ImageState
-from segstudio.engine.workflow.segment import queue_rank
+from segstudio.engine.workflow.segment import review_queue
 
 STATE_COLORS = {
     ImageState.UNLABELED: QtGui.QColor(150, 150, 150),
@@ -93,7 +93,8 @@ class FilesModel(QtCore.QAbstractTableModel):
 
 class QueueFilter(QtCore.QSortFilterProxyModel):
     """State and name filters and the confidence order, each a snapshot: the accepted rows
-    and their ranks are fixed when the filter or the order is (re)applied."""
+    and their places are fixed when the filter or the order is (re)applied. The order is
+    the workflow's review queue (`engine.workflow.review_queue`), not a copy of its rule."""
 
     def __init__(self, session, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -101,7 +102,7 @@ class QueueFilter(QtCore.QSortFilterProxyModel):
         self.state: ImageState | None = None
         self.text = ""
         self._accepted: set[int] | None = None
-        self._rank: dict[int, float] | None = None
+        self._rank: dict[int, int] | None = None   # row -> place in the review queue
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(False)   # no live reshuffle when a row's data changes
 
@@ -124,8 +125,9 @@ class QueueFilter(QtCore.QSortFilterProxyModel):
         if by_confidence is None:
             by_confidence = self._rank is not None
         if by_confidence:
-            # Least confident first; images without a prediction after every predicted one.
-            self._rank = {i: queue_rank(project, e) for i, e in enumerate(entries)}
+            queue = review_queue(project, entries, worst_first=True, state_of=self.session.state)
+            place = {e.key: n for n, e in enumerate(queue)}
+            self._rank = {i: place[e.key] for i, e in enumerate(entries)}
         else:
             self._rank = None
         self._refilter(accepted)
@@ -155,8 +157,8 @@ class QueueFilter(QtCore.QSortFilterProxyModel):
     def lessThan(self, left, right) -> bool:
         if self._rank is None:
             return left.row() < right.row()
-        a, b = self._rank.get(left.row(), 2.0), self._rank.get(right.row(), 2.0)
-        return (a, left.row()) < (b, right.row())
+        end = len(self._rank)
+        return self._rank.get(left.row(), end) < self._rank.get(right.row(), end)
 
 
 class FilesDock(QtWidgets.QDockWidget):
