@@ -78,7 +78,10 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-WEIGHTINGS = ("none", "median", "enet")
+WEIGHTINGS = ("none", "median", "enet")   # what a loss can use (engine.losses)
+# A project's setting may also say "auto": the weighting its starting model was trained with
+# (engine.workflow.recipe resolves it before training).
+SETTING_WEIGHTINGS = ("auto", *WEIGHTINGS)
 
 # The bounds are far beyond useful values (the defaults are 200 steps of 4 crops of 240x320 at
 # 1e-3) and exist so that a typo cannot ask for hours of nothing or gigabytes per step; each is
@@ -91,7 +94,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("width", int, 32, 8192, option="--size", what="crop width"),
     Setting("batch", int, 1, 1024, option="--batch", what="batch"),
     Setting("lr", float, 1e-8, 1.0, option="--lr", what="learning rate"),
-    Setting("weighting", str, choices=WEIGHTINGS, option="--weighting", what="class weights"),
+    Setting("weighting", str, choices=SETTING_WEIGHTINGS, option="--weighting",
+            what="class weights"),
     Setting("train_edited", bool, option="--no-edited", what="train on edited pixels"),
     Setting("val_fraction", float, 0.0, 0.9, option="--val-fraction",
             what="validation share"),
@@ -99,7 +103,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
 
 # The fields `engine.train_validate.validate_config` checks on a TrainConfig from this table
 # (height and width come as TrainConfig.size, checked there against the same two rows).
-TRAIN_CHECKED = ("epochs", "batch", "lr", "weighting", "val_fraction")
+# (weighting: a TrainConfig's is resolved, one of WEIGHTINGS, checked there.)
+TRAIN_CHECKED = ("epochs", "batch", "lr", "val_fraction")
 
 
 def setting(name: str) -> Setting:

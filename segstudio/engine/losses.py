@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-WEIGHTINGS = ("none", "median", "enet")
+from segstudio.core.settings_schema import WEIGHTINGS  # defined once, there
 
 
 class ClassStats:

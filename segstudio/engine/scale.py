@@ -25,7 +25,7 @@ from segstudio.core.errors import SegstudioError
 Scale = str | float          # "auto", "native" or a positive factor
 SCALE_NAMES = ("auto", "native")
 MAX_FACTOR = 16.0            # beyond this a factor is a typo, not a choice
-DEFAULT_RANGE = (0.5, 2.0)   # what every segstudio training has used (train_setup.SCALE_RANGE)
+DEFAULT_RANGE = (0.5, 2.0)   # what a training uses unless its recipe says otherwise
 
 
 class ScaleError(SegstudioError):
@@ -136,7 +136,7 @@ def train_scale_of(samples: Sequence[Any],
     """TrainScale of training samples (engine.data.Sample: `.image` paths), from the image
     headers; remembered per list of paths, so calling it at every checkpoint costs nothing."""
     if scale_range is None:
-        from segstudio.engine.train_setup import SCALE_RANGE as scale_range
+        scale_range = DEFAULT_RANGE
     return _measured(tuple(Path(s.image) for s in samples), tuple(scale_range))
 
 

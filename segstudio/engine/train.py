@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from segstudio.engine import distributed as dist_utils
+from segstudio.engine.certainty import block_matrices, paired_bootstrap
 from segstudio.engine.checkpoint import CheckpointMeta, save_checkpoint, unwrap
 from segstudio.engine.device import device_name, execution_policy, select_device
 from segstudio.engine.metrics import ConfusionMatrix
@@ -85,6 +87,8 @@ class _Trainer:
         self.steps_timed = 0
         self.val_time: float | None = None
         self._trained_at_val = 0.0
+        self.last_blocks: np.ndarray | None = None   # of the latest validation
+        self.blocks: dict[str, np.ndarray | None] = {"best": None, "baseline": None}
 
     def emit(self, kind: str, **kw) -> None:
         if self._progress is not None:
@@ -107,7 +111,10 @@ class _Trainer:
         best_score, bad_epochs, start_epoch = -math.inf, 0, 0
         state_path = self.out_dir / STATE_FILE
         if cfg.resume and state_path.is_file():
-            saved = load_train_state(state_path, s.model, s.optimizer)
+            saved = load_train_state(state_path, s.model, s.optimizer,
+                                     average=None if s.average is None else s.average.model)
+            if s.average is not None:
+                s.average.updates = int(saved.get("average_updates") or 0)
             self._check_resume(saved, state_path)
             start_epoch = saved["epoch"]
             best_score, bad_epochs = saved["best_score"], saved["bad_epochs"]
@@ -115,6 +122,8 @@ class _Trainer:
             result.start_metrics = saved.get("start_metrics")
             result.baseline_metrics = saved.get("baseline_metrics")
             s.scheduler.load_state_dict(saved["scheduler"])
+            self.blocks |= {k: v for k, v in saved.get("arrays", {}).items()
+                            if k in self.blocks}
             if saved.get("scaler"):
                 s.scaler.load_state_dict(saved["scaler"])
             self.log(f"resumed from {state_path} after epoch {start_epoch}")
@@ -156,6 +165,7 @@ class _Trainer:
                 if improved:
                     best_score = score
                     result.best_epoch, result.metrics = epoch + 1, metrics
+                    self.blocks["best"] = self.last_blocks
             if self.info.main:
                 self.save(epoch, metrics, improved, best_score, bad_epochs, result)
             dist_utils.barrier()
@@ -168,6 +178,8 @@ class _Trainer:
                 self.log(f"early stop: no gain for {bad_epochs} epochs")
                 break
         result.best, result.last = self._existing("best"), self._existing("last")
+        if self.blocks["best"] is not None and self.blocks["baseline"] is not None:
+            result.certainty = paired_bootstrap(self.blocks["best"], self.blocks["baseline"])
         result.seconds = time.perf_counter() - self.start_time
         self.emit("done", epoch=result.epochs_done, metrics=result.metrics,
                   message=result.status)
@@ -192,8 +204,9 @@ class _Trainer:
         baseline = None
         same = cfg.compare_to is not None and cfg.init is not None and \
             Path(cfg.compare_to).resolve() == Path(cfg.init).resolve()
-        if same:
+        if same and start is not None:
             baseline = start
+            self.blocks["baseline"] = self.last_blocks
         elif cfg.compare_to is not None:
             model = load_comparable(cfg.compare_to, s.classes, self.device, self.policy,
                                     self.log)
@@ -201,6 +214,7 @@ class _Trainer:
                 baseline = self.validate(-1, model)
                 if baseline is None:
                     return None
+                self.blocks["baseline"] = self.last_blocks
         return start, baseline
     def _existing(self, stem: str) -> Path | None:
         path = self.out_dir / f"{stem}.safetensors"
@@ -246,7 +260,7 @@ class _Trainer:
     def train_epoch(self, epoch: int) -> float | None:
         """Mean training loss of the epoch (NaN when it diverged), or None when cancelled."""
         s, cfg = self.s, self.config
-        s.model.train()
+        s.train_mode()
         # Seeding per epoch makes a resumed run draw the same crops/shuffles as an unbroken one.
         torch.manual_seed(cfg.seed + 1000 * (epoch + 1))
         s.reseed_loader(epoch)
@@ -296,7 +310,8 @@ class _Trainer:
         t0 = time.perf_counter()
         # The bare module: DDP's forward would sync buffers with ranks that may have fewer
         # (or no) validation images, and wait for them forever.
-        model = unwrap(s.model if model is None else model).eval()
+        model = unwrap(s.judged if model is None else model).eval()
+        blocks = []
         for images, labels in s.val_loader:
             # Ranks may hold different numbers of validation batches, so no collective
             # cancel check here; under DDP cancelling takes effect at the next training step.
@@ -304,8 +319,14 @@ class _Trainer:
                 return None
             with self.policy.autocast():
                 logits = model(s.prepare(images))
-            cm.update(logits.argmax(1), labels.to(self.device, non_blocking=True))
+            pred = logits.argmax(1)
+            cm.update(pred, labels.to(self.device, non_blocking=True))
+            # Per-image block counts for the verdict's certainty (engine.certainty).
+            for p_i, t_i in zip(pred.cpu().numpy(), labels.numpy(), strict=True):
+                blocks.append(block_matrices(p_i, t_i, s.classes.num_classes,
+                                             s.classes.ignore_index))
         cm.all_reduce()
+        self.last_blocks = np.stack(blocks) if blocks and not self.info.enabled else None
         self.val_time = time.perf_counter() - t0
         self._trained_at_val = self.step_time
         return cm.summary(s.classes.names)
@@ -322,14 +343,16 @@ class _Trainer:
         meta = CheckpointMeta(arch=cfg.arch, classes=s.classes, mean=s.mean, std=s.std,
                               train_size=tuple(cfg.size), metrics=metrics, settings=settings,
                               parent=str(cfg.init) if cfg.init else None,
-                              train_scale=train_scale_of(s.train_loader.dataset.samples))
-        save_checkpoint(s.model, self.out_dir / "last", meta)
+                              train_scale=train_scale_of(s.train_loader.dataset.samples,
+                                                         tuple(cfg.scale_range)))
+        save_checkpoint(s.judged, self.out_dir / "last", meta)
         if improved:
-            save_checkpoint(s.model, self.out_dir / "best", meta)
+            save_checkpoint(s.judged, self.out_dir / "best", meta)
         save_train_state(self.out_dir / STATE_FILE, s.model, s.optimizer, {
+            "average_updates": s.average.updates if s.average is not None else 0,
             "epoch": epoch + 1, "arch": cfg.arch, "classes": s.classes.names,
             "best_score": best_score, "bad_epochs": bad_epochs,
             "best_epoch": result.best_epoch, "best_metrics": result.metrics,
             "scheduler": s.scheduler.state_dict(), "scaler": s.scaler.state_dict(),
             "start_metrics": result.start_metrics, "baseline_metrics": result.baseline_metrics,
-        })
+        }, average=None if s.average is None else s.average.model, arrays=self.blocks)

@@ -13,12 +13,20 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from segstudio.core.classes import ClassSet
 from segstudio.core.problems import report_all
+from segstudio.engine.adapt import (
+    L2SP,
+    WeightAverage,
+    freeze_batchnorm,
+    param_groups,
+    pretrained_names,
+)
 from segstudio.engine.augment import normalize_batch, train_transform
 from segstudio.engine.checkpoint import (
     CheckpointError,
     classes_mismatch,
     load_matching,
     read_checkpoint,
+    unwrap,
 )
 from segstudio.engine.data import (
     DatasetError,
@@ -34,7 +42,6 @@ from segstudio.engine.distributed import DistInfo
 from segstudio.engine.losses import SegmentationLoss, class_weights
 from segstudio.engine.schedule import make_optimizer, make_scheduler
 
-SCALE_RANGE = (0.5, 2.0)
 VAL_MAX_SIDE = 1024
 # With a length in steps, an epoch (a validation point, a checkpoint) is at least this many
 # steps: ten reviewed images would otherwise make an epoch of two steps.
@@ -64,6 +71,16 @@ class Setup:
     epochs: int = 1                 # epochs of this run (from `epochs`, or from `steps`)
     total_steps: int = 0
     init_complete: bool = False     # every tensor came from `init` (its metrics compare)
+    freeze_bn: bool = False         # batch-norm statistics stay as they started
+    l2sp: L2SP | None = None        # pull towards the starting weights
+    average: WeightAverage | None = None   # the weights validated and saved
+    pretrained: int = 0             # parameters that came from pretrained weights
+    fresh: int = 0                  # parameters that start fresh
+
+    @property
+    def judged(self) -> nn.Module:
+        """The network that validates and is saved: the weight average when there is one."""
+        return self.average.model if self.average is not None else self.model
 
     def steps_in(self, epoch: int) -> int:
         """Optimiser steps of epoch `epoch` (0-based); the last one may be shorter."""
@@ -88,12 +105,21 @@ class Setup:
         with self.policy.autocast():
             logits = self.model(x)
         loss = self.criterion(logits, y)
+        penalty = self.l2sp.penalty() if self.l2sp is not None else None
+        total = loss if penalty is None else loss + penalty
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        return loss
+        if self.average is not None:
+            self.average.update(unwrap(self.model))
+        return loss  # the data term: what the curve shows, comparable between runs
+
+    def train_mode(self) -> None:
+        self.model.train()
+        if self.freeze_bn:
+            freeze_batchnorm(self.model)
 
     def reseed_loader(self, epoch: int) -> None:
         self.generator.manual_seed(self.seed + epoch)
@@ -124,7 +150,7 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
         need = cache_bytes(train_samples, None) + cache_bytes(val_samples, val_hw)
         cache = need <= cfg.cache_limit
     train_ds = SegDataset(train_samples, classes,
-                          train_transform(size, classes.ignore_index, scale=SCALE_RANGE),
+                          train_transform(size, classes.ignore_index, scale=tuple(cfg.scale_range)),
                           cache=cache)
     # Validation at native resolution (what Predictor does), shrunk only beyond VAL_MAX_SIDE.
     val_ds = SegDataset(val_samples, classes, None, cache=cache, max_hw=val_hw) \
@@ -141,9 +167,12 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch, classes.num_classes, pretrained_backbone=cfg.backbone)
-    init_complete = False
+    init_complete, fresh = False, {n for n, _ in model.named_parameters()}
     if cfg.init is not None:
-        init_complete = _init_from(model, cfg.init, cfg.arch, classes, log)
+        init_complete, fresh = _init_from(model, cfg.init, cfg.arch, classes, log)
+    elif cfg.backbone is not None:
+        fresh = _fresh_beside_backbone(model, cfg.arch, classes.num_classes, cfg.seed)
+    pretrained = pretrained_names(model, fresh)
     model.to(device)
     if policy.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -179,15 +208,29 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
         total = int(cfg.steps)
         epochs = -(-total // steps)
 
-    optimizer = make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, device)
-    scheduler = make_scheduler(optimizer, cfg.schedule, total)
+    bare = unwrap(model)
+    groups = param_groups(bare, pretrained, cfg.weight_decay, cfg.l2sp > 0)
+    optimizer = make_optimizer(groups, cfg.optimizer, cfg.lr, cfg.weight_decay, device)
+    scheduler = make_scheduler(optimizer, cfg.schedule, total, warmup=cfg.warmup,
+                               group_scale=(1.0, cfg.pretrained_lr),
+                               group_hold=(0, cfg.head_steps if fresh else 0))
+    l2sp = L2SP(bare, pretrained, cfg.l2sp) if cfg.l2sp > 0 and pretrained else None
+    average = WeightAverage(bare, cfg.ema) if cfg.ema > 0 else None
+    if pretrained:
+        log(f"adapting: {len(pretrained)} pretrained tensors at {cfg.pretrained_lr:g}x the rate"
+            + (f" after {cfg.head_steps} head-only steps" if cfg.head_steps and fresh else "")
+            + (", batch-norm statistics frozen" if cfg.freeze_bn else "")
+            + (f", L2-SP {cfg.l2sp:g}" if l2sp else "")
+            + (f", weight average {cfg.ema:g}" if average else ""))
     scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
     criterion = SegmentationLoss(classes.ignore_index, weights, dice=cfg.dice).to(device)
     return Setup(model, optimizer, scheduler, scaler, criterion, policy, train_loader,
                  val_loader, generator, sampler, steps, classes, tuple(mi.mean), tuple(mi.std),
                  len(train_samples), len(val_samples),
                  None if weights is None else [round(float(w), 4) for w in weights], cfg.seed,
-                 epochs=epochs, total_steps=total, init_complete=init_complete)
+                 epochs=epochs, total_steps=total, init_complete=init_complete,
+                 freeze_bn=cfg.freeze_bn, l2sp=l2sp, average=average,
+                 pretrained=len(pretrained), fresh=len(groups[0]["params"]))
 
 
 def load_comparable(path: Any, classes: ClassSet, device: torch.device,
@@ -221,9 +264,22 @@ def class_tensors(arch: str, num_classes: int) -> set[str]:
     return {k for k, v in a.items() if k not in b or b[k].shape != v.shape}
 
 
+def _fresh_beside_backbone(model: nn.Module, arch: str, num_classes: int,
+                           seed: int) -> set[str]:
+    """Parameters an ImageNet encoder did not provide: built again from the same seed
+    without it, the fresh ones come out identical, the encoder's differ."""
+    from segstudio.models import build_model
+
+    torch.manual_seed(seed)
+    bare = dict(build_model(arch, num_classes).named_parameters())
+    return {n for n, p in model.named_parameters()
+            if n in bare and bare[n].shape == p.shape and torch.equal(bare[n], p.detach())}
+
+
 def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,
-               log: Callable[[str], None]) -> bool:
-    """Load what fits; True when every tensor came from the checkpoint (same classes)."""
+               log: Callable[[str], None]) -> tuple[bool, set[str]]:
+    """Load what fits; (every tensor came from the checkpoint (same classes), the names of
+    the parameters left fresh)."""
     tensors, meta = read_checkpoint(path)
     if meta.arch != arch:
         raise CheckpointError(path, f"checkpoint is a {meta.arch!r} network, "
@@ -235,12 +291,14 @@ def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,
         dependent = class_tensors(arch, classes.num_classes)
         tensors = {k: v for k, v in tensors.items() if k not in dependent}
     left = load_matching(model, tensors)
+    params = {n for n, _ in model.named_parameters()}
+    fresh = {n for n in left if n in params}
     if mismatch is None and not left:
         log(f"initialised from {path}")
-        return True
+        return True, fresh
     reason = mismatch or "some layers differ"
     loaded = len(model.state_dict()) - len(left)
     log(f"initialised from {path}: {loaded} tensors loaded, {len(left)} re-initialised "
         f"({', '.join(left[:4])}"
         f"{'...' if len(left) > 4 else ''}): {reason}")
-    return False
+    return False, fresh

@@ -31,8 +31,17 @@ STATE_FILE = "train_state.safetensors"
 
 
 def save_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                     info: dict[str, Any]) -> None:
+                     info: dict[str, Any], *, average: nn.Module | None = None,
+                     arrays: dict[str, Any] | None = None) -> None:
+    """`average`: the run's weight average (engine.adapt), saved beside the weights;
+    `arrays`: named integer arrays (the verdict's confusion matrices), given back by
+    `load_train_state` under info["arrays"]."""
     tensors = {f"model.{k}": v for k, v in state_tensors(model).items()}
+    for name, value in (arrays or {}).items():
+        if value is not None:
+            tensors[f"arr.{name}"] = torch.as_tensor(value).contiguous().clone()
+    if average is not None:
+        tensors |= {f"average.{k}": v for k, v in state_tensors(average).items()}
     opt = optimizer.state_dict()
     plain_state: dict[str, dict[str, Any]] = {}
     for idx, entry in opt["state"].items():
@@ -62,9 +71,10 @@ def read_train_state_info(path: Path) -> dict[str, Any]:
     return info
 
 
-def load_train_state(path: Path, model: nn.Module,
-                     optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore model and optimiser in place; returns the saved `info` dict."""
+def load_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, *,
+                     average: nn.Module | None = None) -> dict[str, Any]:
+    """Restore model, optimiser and the weight average in place (an average absent from
+    the file restarts from the weights); returns the saved `info` dict."""
     try:
         data = path.read_bytes()
         tensors = st_load(data)
@@ -75,12 +85,18 @@ def load_train_state(path: Path, model: nn.Module,
             raise TypeError("missing or mistyped sections")
     except _ERRORS as exc:
         raise CheckpointError(path, f"cannot resume: unreadable training state ({exc})") from None
-    problem = tensor_problems({k: v for k, v in tensors.items() if k.startswith("model.")})
+    problem = tensor_problems({k: v for k, v in tensors.items()
+                               if k.startswith(("model.", "average."))})
     if problem:
         raise CheckpointError(path, f"cannot resume: {problem}")
     weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    averaged = {k[8:]: v for k, v in tensors.items() if k.startswith("average.")}
+    meta["info"]["arrays"] = {k[4:]: v.numpy() for k, v in tensors.items()
+                              if k.startswith("arr.")}
     try:
         unwrap(model).load_state_dict(weights, strict=True)
+        if average is not None:
+            average.load_state_dict(averaged or weights, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise CheckpointError(path, f"cannot resume: saved weights do not fit ({first})") from None

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from segstudio.core.classes import ClassSet
+from segstudio.engine.scale import DEFAULT_RANGE
 
 
 @dataclass
@@ -44,6 +45,15 @@ class TrainConfig:
     # A checkpoint measured on the validation images before training (epoch 0), beside the
     # starting weights: the model the user relies on, to compare the new one with.
     compare_to: Path | None = None
+    # Adapting pretrained weights (engine.adapt; chosen by engine.workflow.recipe from where
+    # the run starts). The defaults train every layer alike, as a run from scratch.
+    pretrained_lr: float = 1.0                 # rate of pretrained layers, a fraction of lr
+    warmup: int = 0                            # steps of linear warm-up of the rate
+    freeze_bn: bool = False                    # keep batch-norm statistics as they start
+    l2sp: float = 0.0                          # penalty on the distance from the start
+    ema: float = 0.0                           # decay of the validated weight average
+    head_steps: int = 0                        # first steps in which only fresh layers learn
+    scale_range: tuple[float, float] = DEFAULT_RANGE  # random scale of the training crops
 
     def settings(self) -> dict[str, Any]:
         """JSON-able record of how a checkpoint was trained (for its sidecar)."""
@@ -54,6 +64,7 @@ class TrainConfig:
         for key in ("data", "out_dir", "init", "val_dir", "backbone", "compare_to"):
             d[key] = None if d[key] is None else str(d[key])
         d["size"] = list(self.size)
+        d["scale_range"] = list(self.scale_range)
         return d
 
 
@@ -87,6 +98,7 @@ class TrainResult:
     message: str = ""                             # why it stopped, when it did not finish
     start_metrics: dict | None = None             # the starting weights on the val images
     baseline_metrics: dict | None = None          # `compare_to` on the same images
+    certainty: Any = None                         # engine.certainty.Certainty of best - baseline
 
     @property
     def status(self) -> str:

@@ -97,6 +97,16 @@ def _folder(config: Any, name: str) -> None:
         raise ConfigError(name, f"{path}: not a folder")
 
 
+def _scale_range(config: Any) -> None:
+    value = config.scale_range
+    ok = isinstance(value, tuple | list) and len(value) == 2 and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in value)
+    if not ok or not 0.05 <= value[0] <= value[1] <= 20:
+        raise ConfigError("scale_range", f"{value!r} must be (low, high) with "
+                          "0.05 <= low <= high <= 20")
+
+
 def validate_config(config: Any) -> None:
     """ConfigError (or CheckpointError for `init`) naming the first option that cannot work.
 
@@ -115,6 +125,7 @@ def validate_config(config: Any) -> None:
     _folder(config, "val_dir")
     for name in schema.TRAIN_CHECKED:
         _schema(config, name)
+    _choice(config, "weighting", WEIGHTINGS)
     size = config.size
     if not isinstance(size, tuple | list) or len(size) != 2:
         raise ConfigError("size", f"{size!r} must be (height, width)")
@@ -132,6 +143,14 @@ def validate_config(config: Any) -> None:
     _int(config, "max_steps", 1, optional=True)
     _int(config, "cache_limit", 0)
     _real(config, "event_interval", low=0)
+    _real(config, "pretrained_lr", low=0, below=1.000001)
+    _int(config, "warmup", 0)
+    _int(config, "head_steps", 0)
+    _real(config, "l2sp", low=0, below=100)
+    _real(config, "ema", low=0, below=1)
+    _scale_range(config)
+    if not isinstance(config.freeze_bn, bool):
+        raise ConfigError("freeze_bn", f"must be true or false, got {config.freeze_bn!r}")
     _choice(config, "optimizer", OPTIMIZERS)
     _choice(config, "schedule", SCHEDULES)
     for name in ("dice", "resume"):

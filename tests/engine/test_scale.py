@@ -9,6 +9,7 @@ from PIL import Image
 from segstudio.core.classes import ClassSet
 from segstudio.core.labels import write_label
 from segstudio.engine.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint
+from segstudio.engine.scale import DEFAULT_RANGE as SCALE_RANGE
 from segstudio.engine.scale import (
     ScaleError,
     TrainScale,
@@ -17,7 +18,6 @@ from segstudio.engine.scale import (
     scaled_size,
     train_scale_of,
 )
-from segstudio.engine.train_setup import SCALE_RANGE
 
 CAMVID = TrainScale((360, 480), (0.5, 2.0))
 

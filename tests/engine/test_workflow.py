@@ -154,11 +154,15 @@ def test_cancel_before_the_first_epoch_leaves_nothing(project) -> None:
 
 
 def test_decide() -> None:
-    assert decide("cancelled", 0.9, 0.1, None)[0] is False
-    assert decide("diverged", 0.9, None, None)[0] is False
-    assert decide("finished", 0.5, 0.5, None)[0] is True       # equal is enough
-    assert decide("finished", 0.49, 0.5, None)[0] is False
-    assert decide("finished", 0.3, None, None)[0] is True      # nothing to compare with
+    assert decide("cancelled", 0.9, 0.1, None).activated is False
+    assert decide("diverged", 0.9, None, None).activated is False
+    assert decide("finished", 0.5, 0.5, None).activated is True       # equal is enough
+    assert decide("finished", 0.49, 0.5, None).activated is False
+    assert decide("finished", 0.3, None, None).activated is True      # nothing to compare with
+    # Structured: the reason without its head, the figures, and the text the views share.
+    v = decide("finished", 0.49, 0.5, None)
+    assert v.miou == 0.49 and v.baseline == 0.5 and not v.why.startswith("not made active")
+    assert v.text.startswith("not made active: val mIoU 49.0%")
 
 
 def test_settings_belong_to_the_project(project, tmp_path) -> None:

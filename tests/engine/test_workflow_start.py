@@ -80,11 +80,11 @@ def test_explicit_scratch_start_overrides_the_shipped_enet(project) -> None:
 
 
 def test_a_run_that_could_not_be_measured() -> None:
-    ok, why = decide("finished", None, None, None)
-    assert ok and "no model was active" in why
-    ok, why = decide("finished", None, None, Path("active.safetensors"))
-    assert not ok and "no validation images" in why
-    assert not decide("cancelled", None, None, None)[0]
+    v = decide("finished", None, None, None)
+    assert v.activated and "no model was active" in v.why
+    v = decide("finished", None, None, Path("active.safetensors"))
+    assert not v.activated and "no validation images" in v.why
+    assert not decide("cancelled", None, None, None).activated
 
 
 def test_review_queue_worst_first(project) -> None:

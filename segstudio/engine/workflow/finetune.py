@@ -5,12 +5,10 @@ none gets defaults derived from its own images and the architecture, never anoth
 Length is counted in optimiser steps, with a floor that suits tiny sets (ten reviewed images
 are two steps an epoch; a fixed number of epochs would give a handful of steps).
 
-The verdict: a run becomes the active model only if it finished and its best validation mIoU
-beats or equals the active model's, both measured on the same validation images by the same
-code (the active model is measured before training: epoch 0 of the curve), or, when nothing
-could be measured (only edited images, which never validate), when no model was active.
-Otherwise the run is kept and listed with its figures and the reason, and the user can still
-choose it.
+How a run treats its starting weights follows from where it starts (engine.workflow.recipe).
+The verdict (engine.workflow.verdict): a run becomes the active model only if it finished and
+is at least as good as the active model on the same held-out images; otherwise it is kept and
+listed with its figures and the reason, and the user can still choose it.
 """
 
 from __future__ import annotations
@@ -34,6 +32,8 @@ from segstudio.engine.workflow.models import (
     run_records,
     set_active,
 )
+from segstudio.engine.workflow.recipe import Recipe, StartKind, recipe_for
+from segstudio.engine.workflow.verdict import Verdict, decide
 
 # Defaults measured with `segstudio bench finetune` and `segstudio bench loop` (figures in
 # docs/learning.md): from the shipped ENet with a fresh head, 10 images reach the val mIoU of
@@ -56,7 +56,9 @@ class FinetuneSettings:
     width: int = 320
     batch: int = DEFAULT_BATCH
     lr: float = DEFAULT_LR
-    weighting: str = "none"
+    # "auto": what the starting model was trained with (a fitting head keeps its calibration),
+    # else none (engine.workflow.recipe).
+    weighting: str = "auto"
     train_edited: bool = True     # edited images train on their touched pixels
     val_fraction: float = 0.2
 
@@ -77,9 +79,8 @@ def _round16(v: float) -> int:
     return max(32, int(v) // 16 * 16)
 
 
-def default_finetune(project: Project, arch: str) -> FinetuneSettings:
-    """Defaults from the project's own images: crops of the images' aspect with at most
-    CROP_PIXELS (whole images when smaller), and steps that cover the set a few times."""
+def median_image_size(project: Project) -> tuple[int, int]:
+    """(H, W) of the project's median image (from the headers of up to 50 of them)."""
     from segstudio.core.errors import SegstudioError
     from segstudio.core.imageio import image_size
 
@@ -89,7 +90,15 @@ def default_finetune(project: Project, arch: str) -> FinetuneSettings:
             sizes.append(image_size(e.path))
         except (SegstudioError, OSError):
             continue
-    h, w = sorted(sizes)[len(sizes) // 2] if sizes else (360, 480)
+    return tuple(sorted(sizes)[len(sizes) // 2]) if sizes else (360, 480)
+
+
+def default_finetune(project: Project, arch: str | None = None) -> FinetuneSettings:
+    """Defaults from the project's own images: crops of the images' aspect with at most
+    CROP_PIXELS (whole images when smaller), and steps that cover the set a few times. The
+    same for every architecture (`arch` is accepted for callers that pass it); how a run
+    treats its starting weights follows from the start (engine.workflow.recipe)."""
+    h, w = median_image_size(project)
     scale = min(1.0, math.sqrt(CROP_PIXELS / (h * w)))
     height, width = _round16(h * scale), _round16(w * scale)
     labelled = len(project.reviewed_entries())
@@ -141,6 +150,37 @@ class StartChoice:
         """Random initialisation on purpose: nothing known about any data (what `segstudio
         bench loop` measures the loop from; a network that must not have seen CamVid)."""
         return cls(None, None, "from random initialisation, as asked")
+
+
+def start_kind(project: Project, start: StartChoice) -> StartKind:
+    """Which of the recipe's cases a start is (engine.workflow.recipe)."""
+    from segstudio.engine.checkpoint import CheckpointError, classes_mismatch, read_checkpoint
+
+    if start.init is not None:
+        try:
+            _, meta = read_checkpoint(start.init)
+        except (CheckpointError, OSError):
+            return StartKind.FRESH_HEAD   # the run itself will say what is wrong with it
+        return StartKind.FITTING if classes_mismatch(project.classes, meta.classes) is None \
+            else StartKind.FRESH_HEAD
+    return StartKind.IMAGENET if start.backbone is not None else StartKind.SCRATCH
+
+
+def run_recipe(project: Project, start: StartChoice, settings: FinetuneSettings) -> Recipe:
+    """The recipe of a run from `start` with `settings` (what the panel shows beforehand)."""
+    from segstudio.engine.checkpoint import CheckpointError, read_checkpoint
+
+    kind = start_kind(project, start)
+    parent_settings, parent_scale = None, None
+    if start.init is not None:
+        try:
+            _, meta = read_checkpoint(start.init)
+            parent_settings, parent_scale = meta.settings, meta.train_scale
+        except (CheckpointError, OSError):
+            pass
+    return recipe_for(kind, settings.steps, settings.weighting,
+                      parent_settings=parent_settings, parent_scale=parent_scale,
+                      image_size=median_image_size(project))
 
 
 def starting_point(project: Project, arch: str) -> StartChoice:
@@ -199,8 +239,16 @@ def new_run_dir(project: Project, arch: str) -> Path:
 class FinetuneOutcome:
     record: dict                  # the run's record in segstudio.json
     result: Any                   # engine.train.TrainResult
-    activated: bool
-    reason: str                   # why it is (not) the active model now
+    verdict: Verdict
+
+    @property
+    def activated(self) -> bool:
+        return self.verdict.activated
+
+    @property
+    def reason(self) -> str:
+        """Why it is (not) the active model now, in one line."""
+        return self.verdict.text
 
 
 def _run_name(project: Project, arch: str) -> str:
@@ -241,11 +289,14 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
         name = resume.get("name") or _run_name(project, arch)
     else:
         settings = settings or finetune_settings(project, arch)
+        _check_settings(settings)
+        check_trainable(project, settings)
         save_finetune_settings(project, settings)
         start = start or starting_point(project, arch)
         out_dir = new_run_dir(project, arch)
         name = _run_name(project, arch)
-    say(f"{name}: starting {start.note}")
+    recipe = run_recipe(project, start, settings)
+    say(f"{name}: starting {start.note}; {recipe.describe()}")
     backbone = None
     if start.backbone is not None:
         from segstudio.engine.weights import verify
@@ -254,13 +305,15 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
     config = TrainConfig(
         arch=arch, data=project.root, out_dir=out_dir, steps=settings.steps,
         size=(settings.height, settings.width), batch=settings.batch, lr=settings.lr,
-        weighting=settings.weighting, train_edited=settings.train_edited,
+        train_edited=settings.train_edited,
         val_fraction=settings.val_fraction, init=start.init, backbone=backbone,
-        compare_to=active, resume=resume is not None, device=device)
+        compare_to=active, resume=resume is not None, device=device,
+        **recipe.train_fields())
     record = project.register_checkpoint(
         out_dir / "best.safetensors", arch, {}, name=name, status="running", pid=os.getpid(),
         parent=None if start.init is None else project.relative_path(start.init),
         backbone=start.backbone, settings=settings.to_dict(),
+        start_kind=str(recipe.kind), recipe=recipe.describe(),
         compared_with=None if active is None else project.relative_path(active),
         started=datetime.now(UTC).isoformat(timespec="seconds"))
     try:
@@ -269,6 +322,15 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
         _finish(project, record, {"status": "failed", "note": _one_line(exc)})
         raise
     return _verdict(project, record, result, active)
+
+
+def _check_settings(settings: FinetuneSettings) -> None:
+    """The settings' ranges (core.settings_schema), before anything is written."""
+    from segstudio.core.settings_schema import check_settings
+
+    bad = check_settings(settings.to_dict())
+    if bad:
+        raise ProjectError(f"fine-tune setting {bad[0][0]}: {bad[0][1]}")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -300,36 +362,16 @@ def _verdict(project: Project, record: dict, result, active: Path | None) -> Fin
                                   if c.get("path") != record["path"]]
         project.save()
         _remove_empty(project.checkpoint_path(record).parent)
-        return FinetuneOutcome(record | fields_, result, False,
-                               "stopped before the first epoch ended: nothing was kept")
-    activated, reason = decide(result.status, miou, baseline, active)
-    if not activated:
-        fields_["note"] = "; ".join(x for x in (result.message, reason) if x)
+        return FinetuneOutcome(record | fields_, result, Verdict(
+            False, "stopped before the first epoch ended: nothing was kept"))
+    verdict = decide(result.status, miou, baseline, active, result.certainty)
+    fields_["verdict"] = verdict.to_dict()
+    if not verdict.activated:
+        fields_["note"] = "; ".join(x for x in (result.message, verdict.text) if x)
     rec = _finish(project, record, fields_)
-    if activated:
+    if verdict.activated:
         set_active(project, project.checkpoint_path(rec))
-    return FinetuneOutcome(rec, result, activated, reason)
-
-
-def decide(status: str, miou: float | None, baseline: float | None,
-           active: Path | None) -> tuple[bool, str]:
-    """(becomes active, why) for a run that wrote a checkpoint."""
-    if status != "finished":
-        return False, f"not made active: the run {status}"
-    if miou is None:
-        if active is None:
-            # Only edited images (they never validate) and nothing to prefer instead.
-            return True, "made active: no model was active (no validation images to measure it)"
-        return False, "not made active: no validation images to measure it on"
-    if baseline is None:
-        why = ("no model was active" if active is None else
-               "the active model cannot be measured on these classes")
-        return True, f"made active: {why}; val mIoU {100 * miou:.1f}%"
-    if miou >= baseline:
-        return True, (f"made active: val mIoU {100 * miou:.1f}% vs {100 * baseline:.1f}% for "
-                      "the model it replaces, on the same images")
-    return False, (f"not made active: val mIoU {100 * miou:.1f}% is below the active "
-                   f"model's {100 * baseline:.1f}% on the same images; you can still choose it")
+    return FinetuneOutcome(rec, result, verdict)
 
 
 def _remove_empty(folder: Path) -> None:
@@ -353,6 +395,7 @@ def check_trainable(project: Project, settings: FinetuneSettings) -> None:
                            "mark them reviewed (Ctrl+R) first")
 
 
-__all__ = ["FinetuneOutcome", "FinetuneSettings", "StartChoice", "check_trainable",
+__all__ = ["FinetuneOutcome", "FinetuneSettings", "StartChoice", "Verdict", "check_trainable",
            "decide", "default_finetune", "finetune_settings", "resumable", "run_finetune",
-           "run_records", "save_finetune_settings", "starting_point", "unusual_settings"]
+           "run_recipe", "run_records", "save_finetune_settings", "start_kind", "starting_point",
+           "unusual_settings"]
