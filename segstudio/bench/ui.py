@@ -212,7 +212,7 @@ def bench_stall(args) -> dict:
     model = build_model("enet", window.session.project.classes.num_classes)
     meta = CheckpointMeta("enet", window.session.project.classes, model.info.mean, model.info.std)
     ckpt = save_checkpoint(model, tmp / "enet_untrained", meta)
-    window.runs._checkpoint_chosen(str(ckpt))
+    window.runs.choose_checkpoint(str(ckpt))
 
     def watch(seconds: float, until=None) -> list[float]:
         """Lateness (s) of each 10 ms timer tick for `seconds` or until `until()`."""

@@ -21,7 +21,6 @@ def train_project(args: argparse.Namespace) -> int:
     from segstudio.core.project import Project
     from segstudio.core.settings_schema import check_settings, setting
     from segstudio.engine.workflow import (
-        architectures,
         finetune_settings,
         resumable,
         run_finetune,
@@ -29,6 +28,12 @@ def train_project(args: argparse.Namespace) -> int:
         starting_point,
     )
     from segstudio.engine.workflow.finetune import check_trainable
+    from segstudio.engine.workflow.project_choices import (
+        ArchitectureError,
+        check_arch,
+        project_arch,
+        set_project_arch,
+    )
 
     given = [flag for name, flag in _FOLDER_ONLY.items() if getattr(args, name)]
     if given:
@@ -46,7 +51,7 @@ def train_project(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume: {project.root} has no cancelled or interrupted run "
                              "with a saved training state")
         resume = stopped[0]
-    arch = args.arch or (resume or {}).get("arch") or project.settings.get("arch") or "enet"
+    arch = args.arch or (resume or {}).get("arch") or project_arch(project)
     settings = finetune_settings(project, arch)
     overrides = {"steps": args.steps, "batch": args.batch, "lr": args.lr,
                  "weighting": args.weighting, "val_fraction": args.val_fraction}
@@ -57,9 +62,10 @@ def train_project(args: argparse.Namespace) -> int:
         settings = replace(settings, train_edited=False)
     # Before anything is written (the settings are kept as the project's): argparse checked
     # each option already; this also covers a value of the file's and a newer field.
-    if arch not in architectures():
-        raise UsageError(f"--arch {arch}: unknown architecture; choose one of: "
-                         f"{', '.join(architectures())}")
+    try:
+        check_arch(arch)
+    except ArchitectureError as exc:
+        raise UsageError(f"--arch {exc}" if args.arch else str(exc)) from None
     bad = check_settings(settings.to_dict())
     if bad:
         name, problem = bad[0]
@@ -70,7 +76,7 @@ def train_project(args: argparse.Namespace) -> int:
         if start.missing_backbone and not args.json:
             print(f"note: {arch} starts {start.note} (get it: segstudio weights fetch "
                   f"{start.missing_backbone})", file=sys.stderr)
-        project.settings["arch"] = arch
+        set_project_arch(project, arch)
     set_threads(args.threads)
     bar = TrainBar(quiet=args.json)
     try:

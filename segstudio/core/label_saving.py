@@ -34,7 +34,7 @@ changed, and a window then brings the other writer's pixels in (`MaskDocument.me
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -51,6 +51,25 @@ def merge_prediction(current: np.ndarray, prediction: np.ndarray,
     if touched is None:
         return prediction
     return np.where(touched, current, prediction).astype(np.uint8, copy=False)
+
+
+Outcome = Literal["predicted", "merged", "replaced", "kept"]
+
+
+def prediction_outcome(current: ImageState, touched: bool,
+                       overwrite_reviewed: bool) -> tuple[Outcome, ImageState | None]:
+    """What a prediction does to an image in state `current`, with or without pixels a
+    person touched, and the state it leaves: the one rule for a label on disk (`save`) and
+    for an image open in the app (`ui.session.apply_prediction`).
+
+    A reviewed image is kept unless the user asked to replace it; touched pixels keep their
+    values (the image stays EDITED) unless the user asked to overwrite; else the prediction
+    replaces the label (a reviewed image "replaced", any other "predicted")."""
+    if current is ImageState.REVIEWED and not overwrite_reviewed:
+        return "kept", None
+    if touched and not overwrite_reviewed:
+        return "merged", ImageState.EDITED
+    return ("replaced" if current is ImageState.REVIEWED else "predicted"), ImageState.PREDICTED
 
 
 def merge_concurrent(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageState,
@@ -93,7 +112,7 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
          touched: np.ndarray | None, base: np.ndarray | None = None) -> bool:
     if state is ImageState.UNLABELED:
         raise ValueError("save_label needs state PREDICTED, EDITED or REVIEWED")
-    project._check_shape(entry, mask)
+    project.check_shape(entry, mask)
     if touched is not None:
         if touched.shape != mask.shape[:2]:
             raise ValueError(f"touched map {touched.shape} differs from the mask {mask.shape}")
@@ -103,13 +122,13 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
     if base is not None and base.shape != mask.shape:
         raise ValueError(f"base label {base.shape} differs from the mask {mask.shape}")
     original = mask
-    with project._locked():
+    with project.locked():
         # Both folders first: a refused label must not leave a touched map behind.
-        project._check_inside(project.label_path(entry).parent)
-        project._check_inside(project.touched_path(entry).parent)
+        project.check_inside(project.label_path(entry).parent)
+        project.check_inside(project.touched_path(entry).parent)
         key = entry.key
-        exists = project._label_exists(entry)
-        before = project._records.get(key)
+        exists = project.label_exists(entry)
+        before = project.record(key)
         current = _record_state(before, exists)
         old_touched = project.touched(entry) if exists else None
         if exists and project.label_changed(entry):
@@ -117,14 +136,15 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
                                            old_touched)
         clear_touched = False
         if state is ImageState.PREDICTED:
-            if current is ImageState.REVIEWED and not overwrite_reviewed:
+            outcome, new_state = prediction_outcome(current, old_touched is not None,
+                                                    overwrite_reviewed)
+            if new_state is None:
                 return False
-            if current is ImageState.EDITED and not overwrite_reviewed and old_touched is not None:
-                on_disk = project.read_label(entry)
-                mask = merge_prediction(on_disk, mask, old_touched)
-                state = ImageState.EDITED
+            if outcome == "merged":
+                mask = merge_prediction(project.read_label(entry), mask, old_touched)
             else:
                 clear_touched = old_touched is not None
+            state = new_state
         new_touched = old_touched
         if touched is not None:
             new_touched = touched if old_touched is None else (old_touched | touched)
@@ -136,23 +156,23 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
             record["confidence"] = float(confidence)
         down = state.rank < current.rank
         if new_touched is not None and new_touched is not old_touched and not clear_touched:
-            project._write_touched_file(entry, new_touched)
+            project.write_touched_file(entry, new_touched)
         if down:
             # Label first: until the record follows, the disk shows the higher state.
-            project._write_label_file(entry, mask)
-            project._journal(key, record, explicit=True)
+            project.write_label_file(entry, mask)
+            project.journal(key, record, explicit=True)
         else:
-            size = project._journal(key, record)
+            size = project.journal(key, record)
             try:
-                project._write_label_file(entry, mask)
+                project.write_label_file(entry, mask)
             except BaseException:
-                project._unjournal(key, size, before)
+                project.unjournal(key, size, before)
                 raise
         # The file now holds what this writer holds, or (merged) more than that.
-        project._note_label(entry, known=mask is original)
+        project.note_label(entry, known=mask is original)
         if clear_touched:
-            project._remove_touched_file(entry)
+            project.remove_touched_file(entry)
         # The journal holds the record durably; segstudio.json catches up at the next flush.
         with contextlib.suppress(SegstudioError):
-            project._changed()
+            project.flush_soon()
     return True

@@ -188,7 +188,7 @@ class Project(RecordStore):
         if self._label_key(entry) in self._label_set():
             return True
         # A record without a known label file: another writer may have just written it.
-        return entry.key in self._records and self._label_exists(entry)
+        return entry.key in self._records and self.label_exists(entry)
 
     def state(self, entry: ImageEntry) -> ImageState:
         if not self.has_label(entry):
@@ -217,7 +217,7 @@ class Project(RecordStore):
             return None
         mask = read_label(path, self.classes, expected_shape=imageio.image_size(entry.path))
         # Replaced while being read: what was read is of unknown age, so count it as changed.
-        self._note_label(entry, known=signature(path) == before, sig=before)
+        self.note_label(entry, known=signature(path) == before, sig=before)
         return mask
 
     def label_changed(self, entry: ImageEntry) -> bool:
@@ -227,7 +227,7 @@ class Project(RecordStore):
         sig = signature(self.label_path(entry))
         return sig != known and not (known is ... and sig is None)
 
-    def _note_label(self, entry: ImageEntry, *, known: bool, sig: tuple | None = None) -> None:
+    def note_label(self, entry: ImageEntry, *, known: bool, sig: tuple | None = None) -> None:
         """Remember the label file as this view's (`known`: its content is what this view
         holds; else forget it, so the next save merges with it)."""
         if known:
@@ -274,12 +274,12 @@ class Project(RecordStore):
     def set_state(self, entry: ImageEntry, state: ImageState) -> None:
         """A user's explicit state change (the label file stays as it is)."""
         state = ImageState(state)
-        with self._locked():
-            if state is not ImageState.UNLABELED and not self._label_exists(entry):
+        with self.locked():
+            if state is not ImageState.UNLABELED and not self.label_exists(entry):
                 raise ProjectError(f"{entry.path}: has no label file to mark {state.value}")
-            self._journal(entry.key, {**self._records.get(entry.key, {}), "state": state.value},
+            self.journal(entry.key, {**self._records.get(entry.key, {}), "state": state.value},
                           explicit=True)
-            self._changed()
+            self.flush_soon()
 
     def confidence(self, entry: ImageEntry) -> float | None:
         rec = self._records.get(entry.key)
@@ -287,14 +287,16 @@ class Project(RecordStore):
         return None if value is None else float(value)
 
     def set_confidence(self, entry: ImageEntry, value: float) -> None:
-        with self._locked():
+        with self.locked():
             record = {**self._records.get(entry.key, {}), "confidence": float(value)}
             record.setdefault("state", self.state(entry).value)
-            self._journal(entry.key, record)
-            self._changed()
+            self.journal(entry.key, record)
+            self.flush_soon()
 
-    # Internal helpers of the saving protocol (core.label_saving) --------------------------
-    def _label_exists(self, entry: ImageEntry) -> bool:
+    # The steps of the saving protocol (core.label_saving) ---------------------------------
+    # Public so that module needs no private access across files; everything else saves
+    # through `save_label`, which runs them in the safe order under the folder lock.
+    def label_exists(self, entry: ImageEntry) -> bool:
         """Whether the label file exists now (another writer may have made it)."""
         key = self._label_key(entry)
         exists = self.label_path(entry).is_file()
@@ -305,17 +307,17 @@ class Project(RecordStore):
             labels.discard(key)
         return exists
 
-    def _write_label_file(self, entry: ImageEntry, mask: np.ndarray) -> None:
+    def write_label_file(self, entry: ImageEntry, mask: np.ndarray) -> None:
         path = self.label_path(entry)
         self._mkdir(path.parent)
         try:
             write_label(path, mask, self.classes)
         except WriteError as e:
-            self._note_label(entry, known=False)
+            self.note_label(entry, known=False)
             raise ProjectError(f"cannot save label: {e}") from None
         self._label_set().add(self._label_key(entry))
 
-    def _write_touched_file(self, entry: ImageEntry, touched: np.ndarray) -> None:
+    def write_touched_file(self, entry: ImageEntry, touched: np.ndarray) -> None:
         path = self.touched_path(entry)
         self._mkdir(path.parent)
         try:
@@ -323,7 +325,7 @@ class Project(RecordStore):
         except WriteError as e:
             raise ProjectError(f"cannot save touched pixels: {e}") from None
 
-    def _remove_touched_file(self, entry: ImageEntry) -> None:
+    def remove_touched_file(self, entry: ImageEntry) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.touched_path(entry).unlink()
 
@@ -380,7 +382,7 @@ class Project(RecordStore):
             folders += [self.labels_dir / sub, self.root / touched_rel(sub)]
         return write_guard.first_problem(folders, self.root)
 
-    def _check_shape(self, entry: ImageEntry, mask: np.ndarray) -> None:
+    def check_shape(self, entry: ImageEntry, mask: np.ndarray) -> None:
         h, w = imageio.image_size(entry.path)
         if mask.shape[:2] != (h, w):
             raise LabelError(self.label_path(entry),

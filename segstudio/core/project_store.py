@@ -101,13 +101,13 @@ class RecordStore:
         return pf.apply_journal(doc, pf.read_journal(self._journal_path))
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
         """The folder lock, with this view brought up to date with the disk inside it. Only
         for writing: a read-only folder (a shared dataset) is refused before anything, even
         the lock file, is created there."""
         with self._lock:
-            self._checkis_writable(self.root)
-            self._check_inside(self.store_dir)   # the lock file and the journal live there
+            self._check_writable(self.root)
+            self.check_inside(self.store_dir)   # the lock file and the journal live there
             with self._file_lock:
                 self._sync()
                 yield
@@ -132,7 +132,11 @@ class RecordStore:
                 return True
             return False
 
-    def _journal(self, key: str, record: dict[str, Any], *, explicit: bool = False) -> int:
+    def record(self, key: str) -> dict[str, Any] | None:
+        """The image's record as this view knows it (None: none yet); not a copy."""
+        return self._records.get(key)
+
+    def journal(self, key: str, record: dict[str, Any], *, explicit: bool = False) -> int:
         """Make one image record durable now (the folder lock is held); returns the journal's
         size before, to cut it back if the label write that follows fails."""
         self._mkdir(self.store_dir)
@@ -147,8 +151,8 @@ class RecordStore:
         self._sig = self._disk_signature()
         return before
 
-    def _unjournal(self, key: str, size: int, before: dict[str, Any] | None) -> None:
-        """Take back the last `_journal` (its label could not be written)."""
+    def unjournal(self, key: str, size: int, before: dict[str, Any] | None) -> None:
+        """Take back the last `journal` (its label could not be written)."""
         pf.truncate_journal(self._journal_path, size)
         images = dict(self._base.get("images", {}))
         if before is None:
@@ -163,12 +167,12 @@ class RecordStore:
     def save(self) -> None:
         """Merge with the file on disk and write it atomically; ProjectError when the folder
         is not writable (memory then still holds the changes, to be written next time)."""
-        with self._locked():
+        with self.locked():
             self._flush()
 
     def _flush(self) -> None:
         """Write the merged document and empty the journal (the folder lock is held)."""
-        self._checkis_writable(self.root)
+        self._check_writable(self.root)
         doc = pf.merge(self._base, self._base, self._mine(), self._dirty, self._explicit)
         try:
             atomic_write_json(self.project_file, doc)
@@ -207,15 +211,18 @@ class RecordStore:
                 if self._batch_depth == 0 and self.has_unflushed:
                     self.save()
 
-    def _changed(self) -> None:
+    def flush_soon(self) -> None:
+        """A record changed: write segstudio.json now, or (inside `batch`) within a few
+        seconds; the journal already holds the record durably."""
         if self._batch_depth == 0 or time.monotonic() - self._last_flush > _BATCH_FLUSH_S:
             self.save()
 
-    def _checkis_writable(self, folder: Path) -> None:
+    def _check_writable(self, folder: Path) -> None:
         if not is_writable(folder):
             raise ProjectError(f"{folder}: read-only folder; segstudio cannot save here")
 
-    def _check_inside(self, folder: Path) -> None:
+    def check_inside(self, folder: Path) -> None:
+        """ProjectError when a link takes `folder` out of the project (nothing is written)."""
         line = write_guard.problem(folder, self.root)
         if line is not None:
             raise ProjectError(line)
@@ -223,8 +230,8 @@ class RecordStore:
     def _mkdir(self, folder: Path) -> None:
         # Every folder segstudio writes a file into comes through here: refuse one that a link
         # takes out of the project before anything is made or written there.
-        self._check_inside(folder)
-        self._checkis_writable(folder)
+        self.check_inside(folder)
+        self._check_writable(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:

@@ -45,6 +45,7 @@ class FinetuneRun(RunController):
         from segstudio.engine.workflow import (
             default_finetune,
             save_finetune_settings,
+            set_project_arch,
             starting_point,
             unusual_settings,
         )
@@ -87,7 +88,7 @@ class FinetuneRun(RunController):
                 start = starting_point(project, arch)
             self.dock.set_start_note(f"Starts {start.note}.")
             save_finetune_settings(project, settings)
-            project.settings["arch"] = arch
+            set_project_arch(project, arch)
             session.persist()
         reviewed = counts[ImageState.REVIEWED]
 

@@ -19,7 +19,6 @@ from segstudio.ui.notifier import Notifier
 from segstudio.ui.segment_run import SegmentRun
 
 log = logging.getLogger(__name__)
-DEFAULT_ARCH = "enet"
 
 
 class Runs(QtCore.QObject):
@@ -38,8 +37,6 @@ class Runs(QtCore.QObject):
         self.current_entry: Callable[[], object] = lambda: None
         self.segment = SegmentRun(model_dock, notifier, self)
         self.finetune = FinetuneRun(finetune_dock, notifier, self)
-        self.segment.active_checkpoint = model_dock.current_checkpoint
-        self.segment.scale = self._scale
         self.finetune.offer_resegment = self.segment.offer_resegment
         self.segment.finished.connect(self.segment_finished)
         self.finetune.finished.connect(self.train_finished)
@@ -49,7 +46,7 @@ class Runs(QtCore.QObject):
         model_dock.resegment.connect(
             lambda: self.segment.offer_resegment(
                 "Re-segment", f"Re-segment with {self._active_name()}?"))
-        model_dock.checkpoint_changed.connect(self._checkpoint_chosen)
+        model_dock.checkpoint_changed.connect(self.choose_checkpoint)
         model_dock.resume.connect(self.resume)
         model_dock.scale_changed.connect(self._scale_changed)
         model_dock.rename_run.connect(self.rename_run)
@@ -67,11 +64,10 @@ class Runs(QtCore.QObject):
     def project_opened(self) -> None:
         from segstudio.engine.device import device_name, select_device
         from segstudio.engine.workflow import architectures, finetune_settings
+        from segstudio.engine.workflow.project_choices import project_arch
 
         project = self.session.project
-        arch = project.settings.get("arch") or DEFAULT_ARCH
-        if arch not in architectures():
-            arch = DEFAULT_ARCH
+        arch = project_arch(project)
         self.model_dock.set_architectures(architectures(), arch)
         try:
             self.model_dock.device.setText(device_name(select_device()))
@@ -86,6 +82,9 @@ class Runs(QtCore.QObject):
 
     @property
     def arch(self) -> str:
+        """The architecture shown (the project's, see `_arch_changed`)."""
+        from segstudio.engine.workflow.project_choices import DEFAULT_ARCH
+
         return self.model_dock.arch.currentText() or DEFAULT_ARCH
 
     def refresh_models(self) -> None:
@@ -97,45 +96,36 @@ class Runs(QtCore.QObject):
         self._show_scale()
         self._update_notes()
 
-    def _scale(self):
-        from segstudio.engine.scale import ScaleError, parse_scale
-
-        try:
-            return parse_scale(self.model_dock.current_scale(), "scale")
-        except ScaleError:
-            return "auto"
-
     def _scale_changed(self, text: str) -> None:
-        if self.session is not None:
-            self.session.project.settings["predict_scale"] = text
-            self.session.persist()
-            self.notify.status(f"segmenting at scale {text} from now on")
+        from segstudio.engine.scale import ScaleError
+        from segstudio.engine.workflow.project_choices import set_predict_scale
+
+        if self.session is None:
+            return
+        try:
+            set_predict_scale(self.session.project, text)
+        except ScaleError as exc:
+            self.notify.error(str(exc))
+            self._show_scale()   # back to the project's
+            return
+        self.session.persist()
+        self.notify.status(f"segmenting at scale {text} from now on")
 
     def _show_scale(self) -> None:
         """The project's inference scale, and what the active model learnt (its header)."""
-        from segstudio.engine.checkpoint_header import CheckpointHeaderError, read_meta_dict
-        from segstudio.engine.scale import TrainScale
+        from segstudio.engine.workflow import active_checkpoint
+        from segstudio.engine.workflow.project_choices import learnt_scale, predict_scale_text
 
-        learnt = None
-        path = self.model_dock.current_checkpoint()
-        if path is not None:
-            try:
-                meta = read_meta_dict(path)
-                if isinstance(meta.get("train_scale"), dict):
-                    learnt = TrainScale.from_dict(meta["train_scale"]).describe()
-                elif meta.get("train_size"):
-                    learnt = TrainScale(tuple(meta["train_size"]),
-                                        source="train_size").describe()
-            except (CheckpointHeaderError, KeyError, TypeError, ValueError):
-                learnt = None
-        text = str(self.session.project.settings.get("predict_scale") or "auto")
-        self.model_dock.set_scale(text, learnt)
+        project = self.session.project
+        self.model_dock.set_scale(predict_scale_text(project),
+                                  learnt_scale(active_checkpoint(project)))
 
     def _active_name(self) -> str:
+        from segstudio.engine.workflow import active_checkpoint
         from segstudio.engine.workflow.models import display_name
 
-        path = self.model_dock.current_checkpoint()
-        if path is None or self.session is None:
+        path = None if self.session is None else active_checkpoint(self.session.project)
+        if path is None:
             return "the active model"
         return display_name(self.session.project, path)
 
@@ -158,11 +148,17 @@ class Runs(QtCore.QObject):
         self._update_notes()
 
     def _arch_changed(self, arch: str) -> None:
+        from segstudio.engine.workflow.project_choices import set_project_arch
+
         if self.session is not None and arch:
-            self.session.project.settings["arch"] = arch
+            try:
+                set_project_arch(self.session.project, arch)
+            except SegstudioError as exc:
+                self.notify.error(str(exc))
+                return
             self._update_notes()
 
-    def _checkpoint_chosen(self, path: str) -> None:
+    def choose_checkpoint(self, path: str) -> None:
         """The user picked a model: it becomes the project's active model, if it fits."""
         from segstudio.engine.checkpoint_header import CheckpointHeaderError, read_classes
         from segstudio.engine.workflow import adopt_or_check_classes, set_active

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 
 from pyqtgraph.Qt import QtCore
 
@@ -39,9 +38,6 @@ class SegmentRun(RunController):
         self._stats: Counter[str] = Counter()
         self._total = 0
         self._started = 0.0
-        self._overwrite: set[str] = set()
-        self.active_checkpoint: Callable[[], object] = lambda: None
-        self.scale: Callable[[], object] = lambda: "auto"   # the project's inference scale
         model_dock.cancel.connect(self.runner.cancel)
 
     # -- what to segment -----------------------------------------------------------------
@@ -91,8 +87,13 @@ class SegmentRun(RunController):
 
     # -- running -------------------------------------------------------------------------
     def start(self, entries: list[ImageEntry], *, replace: list[str] = ()) -> bool:
+        from segstudio.engine.workflow import active_checkpoint
+        from segstudio.engine.workflow.project_choices import predict_scale
+
         session = self.session
-        checkpoint = self.active_checkpoint()
+        # The project's active model, as the CLI's segment takes it (not the Model panel's
+        # list, which only shows it).
+        checkpoint = active_checkpoint(session.project)
         if checkpoint is None:
             self.notify.error("no model to segment with: this project's classes fit no "
                               "checkpoint yet; choose one in the Model panel or fine-tune",
@@ -117,8 +118,7 @@ class SegmentRun(RunController):
         if not self._classes_fit(checkpoint):
             return False
         keys = {e.key for e in entries}
-        self._overwrite = set(replace)
-        scale = self.scale()
+        scale = predict_scale(project)
 
         def task(emit, cancel):
             from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
@@ -190,7 +190,7 @@ class SegmentRun(RunController):
             self._failed.append(result.entry.key)
             self.image_failed.emit(result.entry.key, result.message)
         elif status == "deferred":
-            status = self.session.apply_prediction(result, result.entry.key in self._overwrite)
+            status = self.session.apply_prediction(result)
         else:
             self.session.prediction_stored(result.entry.key, result.confidence_map)
         self._stats[status] += 1

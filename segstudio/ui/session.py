@@ -18,7 +18,7 @@ from pyqtgraph.Qt import QtCore
 
 from segstudio.core.editing import MaskDocument
 from segstudio.core.errors import SegstudioError
-from segstudio.core.label_saving import merge_prediction
+from segstudio.core.label_saving import merge_prediction, prediction_outcome
 from segstudio.core.project import ImageEntry, ImageState, Project
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,8 @@ class Session(QtCore.QObject):
         with self._lock:
             if entry.key in self.documents:
                 conf_map, mean = quantize(confidence)
-                return SegmentResult(entry, "deferred", mean, conf_map, labels)
+                return SegmentResult(entry, "deferred", mean, conf_map, labels,
+                                     overwrite_reviewed=overwrite)
             return save_prediction(project, entry, labels, confidence,
                                    overwrite_reviewed=overwrite)
 
@@ -313,27 +314,23 @@ class Session(QtCore.QObject):
             self.confidence_maps[key] = conf_map
         self.state_changed.emit(key)
 
-    def apply_prediction(self, result, overwrite: bool) -> str:
-        """GUI thread: a deferred prediction into the image's open document, by the same rules
-        as on disk: reviewed images are kept unless `overwrite`; where a person touched
-        pixels (saved, or painted since) those keep their values. The document takes it as
-        one undoable change. Returns the outcome (predicted | merged | replaced | kept)."""
+    def apply_prediction(self, result) -> str:
+        """GUI thread: a deferred prediction (a workflow SegmentResult) into the image's open
+        document, by the rule a save on disk follows (`core.label_saving.prediction_outcome`),
+        with the touched pixels saved or painted since. The document takes it as one
+        undoable change. Returns the outcome (predicted | merged | replaced | kept)."""
         entry = result.entry
-        state = self.state(entry)
-        if state is ImageState.REVIEWED and not overwrite:
-            return "kept"
         doc = self.documents[entry.key]
+        outcome, new_state = prediction_outcome(self.state(entry), doc.touched_any,
+                                                result.overwrite_reviewed)
+        if new_state is None:
+            return outcome
         if doc.mask.shape != result.labels.shape:
             self.save_failed.emit(f"{entry.path}: prediction size {result.labels.shape} differs "
                                   f"from the label {doc.mask.shape}; not applied")
             return "kept"
-        keep = None if overwrite else (doc.touched if doc.touched_any else None)
+        keep = doc.touched if outcome == "merged" else None
         doc.replace(merge_prediction(doc.mask, result.labels, keep))
-        if keep is not None:
-            outcome, new_state = "merged", ImageState.EDITED
-        else:
-            outcome = "replaced" if state is ImageState.REVIEWED else "predicted"
-            new_state = ImageState.PREDICTED
         self.save(entry, state=new_state, confidence=result.confidence)
         self.prediction_stored(entry.key, result.confidence_map)
         return outcome

@@ -181,3 +181,18 @@ def test_torn_journal_line_is_ignored(project) -> None:
         other = Project.open(project.root)
         assert other.state(other.entry("a.png")) is ImageState.PREDICTED
         assert other.state(other.entry("b.png")) is ImageState.UNLABELED
+
+
+def test_prediction_outcome_is_the_one_rule() -> None:
+    """What a prediction does, by state, touched pixels and the user's explicit overwrite:
+    the rule both the disk save and the app's open document follow."""
+    from segstudio.core.label_saving import prediction_outcome
+
+    S = ImageState
+    assert prediction_outcome(S.REVIEWED, False, False) == ("kept", None)
+    assert prediction_outcome(S.REVIEWED, True, False) == ("kept", None)
+    assert prediction_outcome(S.REVIEWED, True, True) == ("replaced", S.PREDICTED)
+    assert prediction_outcome(S.EDITED, True, False) == ("merged", S.EDITED)
+    assert prediction_outcome(S.EDITED, True, True) == ("predicted", S.PREDICTED)
+    assert prediction_outcome(S.PREDICTED, False, False) == ("predicted", S.PREDICTED)
+    assert prediction_outcome(S.UNLABELED, False, False) == ("predicted", S.PREDICTED)

@@ -14,7 +14,7 @@ from segstudio.core.project import ImageState, Project
 
 
 def _use_checkpoint(window, path):
-    window.runs._checkpoint_chosen(str(path))
+    window.runs.choose_checkpoint(str(path))
     assert window.model_dock.current_checkpoint() == path
 
 

@@ -27,7 +27,7 @@ def _paint(window, value, x, y, radius=4):
 def test_resegment_keeps_strokes_on_open_and_saved_images(window, qtbot, sample_root,
                                                           tiny_checkpoint, dialogs):
     assert window.open_folder(sample_root)
-    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    window.runs.choose_checkpoint(str(tiny_checkpoint))
     with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000):
         window.command_actions["segment_all"].trigger()
     project = window.session.project
@@ -189,7 +189,7 @@ def test_inference_scale_is_the_projects_and_reaches_the_predictor(window, qtbot
     from segstudio.engine import predict
 
     assert window.open_folder(sample_root)
-    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    window.runs.choose_checkpoint(str(tiny_checkpoint))
     dock = window.model_dock
     assert dock.current_scale() == "auto"
     dock.scale.setEditText("banana")
@@ -219,7 +219,7 @@ def test_inference_scale_is_the_projects_and_reaches_the_predictor(window, qtbot
 def test_images_that_fail_to_segment_are_named_and_marked(window, qtbot, sample_root,
                                                           tiny_checkpoint):
     assert window.open_folder(sample_root)
-    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    window.runs.choose_checkpoint(str(tiny_checkpoint))
     project = window.session.project
     targets = [e for e in project.entries if project.state(e) is ImageState.UNLABELED]
     targets[0].path.write_bytes(b"\x89PNG\r\n\x1a\n broken since")
@@ -235,10 +235,32 @@ def test_images_that_fail_to_segment_are_named_and_marked(window, qtbot, sample_
 def test_a_read_only_project_refuses_runs_with_the_way_out(window, sample_root,
                                                           tiny_checkpoint, dialogs):
     assert window.open_folder(sample_root)
-    window.runs._checkpoint_chosen(str(tiny_checkpoint))
+    window.runs.choose_checkpoint(str(tiny_checkpoint))
     window.session.read_only = True
     assert not window.runs.segment.segment_unlabeled()
     assert not window.runs.start_fine_tune()
     texts = dialogs.texts()
     assert "--out DIR" in texts and "read-only folder" in texts
     assert not window.runs.busy
+
+
+def test_segment_image_replaces_the_open_reviewed_image_when_asked(window, qtbot, sample_root,
+                                                                    tiny_checkpoint, dialogs):
+    """The open image's prediction is applied on the GUI thread ("deferred"); the user's
+    yes to replacing its reviewed label travels with the result (no side table)."""
+    assert window.open_folder(sample_root)
+    window.runs.choose_checkpoint(str(tiny_checkpoint))
+    project = window.session.project
+    key = next(e.key for e in project.entries if project.state(e) is ImageState.REVIEWED)
+    window.show_image(key)
+    dialogs.answer = YES
+    with qtbot.waitSignal(window.runs.segment_finished, timeout=60_000) as sig:
+        window.model_dock.segment_image.emit()
+    assert "1 replaced" in sig.args[0]
+    qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)
+    assert project.state(project.entry(key)) is ImageState.PREDICTED
+    dialogs.answer = NO                                     # asked again, and kept this time
+    window.command_actions["mark_reviewed"].trigger()
+    qtbot.waitUntil(lambda: not window.session.pending, timeout=10_000)
+    assert not window.runs.segment_current()
+    assert project.state(project.entry(key)) is ImageState.REVIEWED

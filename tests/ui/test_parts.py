@@ -76,7 +76,7 @@ def test_runs_from_its_docks_and_a_notifier(qtbot, session, tiny_checkpoint, dia
     runs.project_opened()
     assert model_dock.arch.currentText() == "enet"
     assert model_dock.current_checkpoint() is None        # nothing fits the sample yet
-    runs._checkpoint_chosen(str(tiny_checkpoint))
+    runs.choose_checkpoint(str(tiny_checkpoint))
     assert model_dock.current_checkpoint() == tiny_checkpoint
     with qtbot.waitSignal(runs.segment_finished, timeout=60_000) as sig:
         model_dock.segment_all.emit()

@@ -195,7 +195,7 @@ def test_checkpoint_with_other_classes_is_refused(window, qtbot, tmp_path, dialo
     path = save_checkpoint(
         model, tmp_path / "other", CheckpointMeta("enet", classes, model.info.mean, model.info.std)
     )
-    window.runs._checkpoint_chosen(str(path))
+    window.runs.choose_checkpoint(str(path))
     assert "classes differ" in dialogs.texts()
     assert window.model_dock.current_checkpoint() != path     # not made active
     assert window.session.project.counts()[ImageState.PREDICTED] == 0

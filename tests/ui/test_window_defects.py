@@ -201,7 +201,7 @@ def test_8_expected_errors_are_logged_as_one_line_warnings(make_window, sample_r
     path = save_checkpoint(model, tmp_path / "other",
                            CheckpointMeta("enet", classes, model.info.mean, model.info.std))
     caplog.set_level(logging.INFO)
-    w.runs._checkpoint_chosen(str(path))          # classes differ: a message, not a bug
+    w.runs.choose_checkpoint(str(path))          # classes differ: a message, not a bug
     worker = TaskWorker(lambda emit, cancel: (_ for _ in ()).throw(
         CheckpointError(path, "classes differ")))
     worker.run()                                  # a worker meeting the same, on its thread

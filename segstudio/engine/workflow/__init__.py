@@ -2,6 +2,7 @@
 
 - `segment`: what re-segmenting does to each image (by its state) and doing it;
 - `models`: the project's runs, its one active checkpoint and the list of model choices;
+- `project_choices`: the project's architecture and inference scale, and what a model learnt;
 - `finetune`: a project's fine-tune settings, the starting weights, running a fine-tune and
   deciding whether the new model becomes active (only when it finished and is at least as good
   as the active one on the same validation images).
@@ -30,6 +31,14 @@ from segstudio.engine.workflow.models import (
     run_records,
     set_active,
 )
+from segstudio.engine.workflow.project_choices import (
+    DEFAULT_ARCH,
+    ArchitectureError,
+    predict_scale,
+    project_arch,
+    set_predict_scale,
+    set_project_arch,
+)
 from segstudio.engine.workflow.segment import (
     SegmentPlan,
     SegmentResult,
@@ -41,6 +50,8 @@ from segstudio.engine.workflow.segment import (
 )
 
 __all__ = [
+    "DEFAULT_ARCH",
+    "ArchitectureError",
     "FinetuneOutcome",
     "FinetuneSettings",
     "ModelChoice",
@@ -55,6 +66,8 @@ __all__ = [
     "finetune_settings",
     "model_choices",
     "plan_segmentation",
+    "predict_scale",
+    "project_arch",
     "queue_rank",
     "rename_run",
     "resumable",
@@ -65,6 +78,8 @@ __all__ = [
     "save_prediction",
     "segment_project",
     "set_active",
+    "set_predict_scale",
+    "set_project_arch",
     "starting_point",
     "unusual_settings",
 ]

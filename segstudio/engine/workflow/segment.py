@@ -94,6 +94,9 @@ class SegmentResult:
     confidence_map: np.ndarray | None = None   # (H, W) uint8, 255 = certain
     labels: np.ndarray | None = None           # only for "deferred"
     message: str = ""
+    # For "deferred": the user asked to replace this reviewed image (whoever applies the
+    # prediction later needs it, and it must not be kept aside by the caller).
+    overwrite_reviewed: bool = False
 
 
 def quantize(confidence: np.ndarray | None) -> tuple[np.ndarray | None, float | None]:
