@@ -16,6 +16,8 @@ SUITES = {
     "loop": "labelling effort the correct/fine-tune loop saves: a simulated person relabels "
             "a pool",
     "finetune": "the Fine-tune defaults on 10 and 20 images of other classes: val mIoU, minutes",
+    "adapt": "a click on Fine-tune on a new street: the shipped model before and after K "
+             "reviewed images, on the held-out rest",
 }
 
 

@@ -19,6 +19,9 @@ from segstudio.core.errors import PathError, ProjectError
 from segstudio.engine.augment import to_tv
 from segstudio.engine.losses import ClassStats
 
+# Validation images a split holds at least, where half the reviewed images still train.
+MIN_VAL_IMAGES = 3
+
 
 class DatasetError(PathError):
     """Training data that cannot be used: empty, wrong layout, no classes."""
@@ -93,11 +96,13 @@ def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Samp
     if val_fraction <= 0:
         return list(samples) + partial, []
     score = {s.key: zlib.crc32(s.key.encode("utf-8")) / 2**32 for s in samples}
-    val = [s for s in samples if score[s.key] < val_fraction]
-    if not val:
-        val = [min(samples, key=lambda s: score[s.key])]
-    if len(val) == len(samples):
-        val = val[:-1]
+    ordered = sorted(samples, key=lambda s: (score[s.key], s.key))
+    # The share by hash (adding images never moves old ones across), but at least
+    # MIN_VAL_IMAGES while half the images still train: a verdict on one image of six is a
+    # coin toss. The extra ones are the next by hash, so the split stays deterministic.
+    by_share = sum(1 for s in samples if score[s.key] < val_fraction)
+    want = max(1, by_share, min(MIN_VAL_IMAGES, len(samples) // 2))
+    val = ordered[:min(want, len(samples) - 1)]
     keys = {s.key for s in val}
     return [s for s in samples if s.key not in keys] + partial, val
 

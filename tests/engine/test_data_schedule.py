@@ -90,3 +90,18 @@ def test_schedules():
     assert lrs[0] == 0.1 and lrs == sorted(lrs, reverse=True) and opt.param_groups[0]["lr"] == 0
     with pytest.raises(ValueError, match="unknown optimizer"):
         make_optimizer(model, "sgd", 0.1)
+
+
+def test_small_sets_validate_on_enough_images_while_half_still_train():
+    # A verdict on one image of six is a coin toss: at least MIN_VAL_IMAGES (3) validate
+    # where half the images still train; never an image on both sides.
+    for n, expected in ((2, 1), (3, 1), (5, 2), (6, 3), (10, 3), (40, None)):
+        train, val = split_samples(_samples(n), 0.2)
+        assert len(train) + len(val) == n
+        assert not {s.key for s in train} & {s.key for s in val}
+        if expected is not None:
+            assert len(val) == expected, n
+        else:
+            assert len(val) >= 3
+    # Deterministic, and the share by hash is kept as it was.
+    assert split_samples(_samples(6), 0.2) == split_samples(_samples(6), 0.2)

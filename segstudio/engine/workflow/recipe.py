@@ -4,7 +4,7 @@ A click on Fine-tune starts from one of four places, and each needs its own trea
 (`segstudio bench adapt` and `bench finetune` measured them; docs/learning.md):
 
 - **fitting**: a trained model whose head fits the project's classes (the active model, or
-  the shipped ENet on CamVid's classes). The run *adapts* it: pretrained layers at a tenth of
+  the shipped ENet on CamVid's classes). The run *adapts* it: pretrained layers at 0.3x
   the rate after a warm-up, batch-norm statistics frozen, a pull towards the start (L2-SP),
   a weight average validated and saved, the class weighting the model was trained with, and
   crops at the scale it learnt. Trained as from scratch, 10 images took the shipped ENet
@@ -13,7 +13,7 @@ A click on Fine-tune starts from one of four places, and each needs its own trea
   learns alone for the first steps (its random gradients would wreck the body), then the rest
   adapts as above.
 - **imagenet**: an ImageNet encoder under a fresh decoder: the decoder learns at the full
-  rate, the encoder at a tenth, statistics frozen.
+  rate, the encoder at 0.3x, statistics frozen.
 - **scratch**: random initialisation; every layer alike, as before.
 
 Scale: a network sees objects at the scale it learnt them (engine.scale.TrainScale). When
@@ -46,7 +46,7 @@ KIND_WORDS = {
 
 # Fraction of the rate for pretrained layers, warm-up and head-only steps (as shares of the
 # run), the L2-SP weight and the weight average's decay, measured with `bench adapt`.
-PRETRAINED_LR = 0.1
+PRETRAINED_LR = 0.3
 WARMUP_SHARE = 0.1
 HEAD_SHARE = 0.15
 L2SP = 0.01
