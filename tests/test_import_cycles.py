@@ -136,3 +136,29 @@ def test_the_checker_sees_lazy_and_relative_imports_not_type_checking_ones() -> 
             p.unlink()
     assert graph["segstudio._cycle_probe_c"] == {"segstudio._cycle_probe_b"}
     assert ["segstudio._cycle_probe_a", "segstudio._cycle_probe_b"] in find_cycles(graph)
+
+
+# module -> private names it may still import from another module, and why.
+PRIVATE_EXCEPTIONS = {
+    # being rewritten by the learning work; models.py keeps the old name as an alias of
+    # shipped_checkpoint until finetune.py imports that.
+    "segstudio.engine.workflow.finetune": {"_shipped"},
+}
+
+
+def test_no_private_names_imported_across_modules() -> None:
+    """A `_name` is its module's business: a second module that needs it makes it a shared
+    interface, which should then be public (or live where both can own it)."""
+    bad = []
+    for name, path in _all_modules().items():
+        allowed = PRIVATE_EXCEPTIONS.get(name, set())
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.level or (
+                    node.module or "").startswith("segstudio")):
+                continue
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                if private and alias.name not in allowed:
+                    bad.append(f"{name}:{node.lineno} imports {alias.name} from "
+                               f"{node.module or '.'}")
+    assert not bad, "\n".join(bad)

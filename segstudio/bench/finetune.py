@@ -45,7 +45,7 @@ def _reverse(folder: Path, dest: Path, n: int, classes=None, *, reverse: bool = 
     class list (as they are with `reverse` False); returns (pool classes, its classes)."""
     import numpy as np
 
-    from segstudio.bench.loop import _spaced
+    from segstudio.bench.loop import spaced
     from segstudio.core.classes import ClassSet
     from segstudio.core.labels import read_label, write_label
     from segstudio.engine.data import load_source
@@ -61,7 +61,7 @@ def _reverse(folder: Path, dest: Path, n: int, classes=None, *, reverse: bool = 
         lut[:k] = np.arange(k - 1, -1, -1, dtype=np.uint8)
     else:
         rev = c
-    for s in _spaced(source.samples, n):
+    for s in spaced(source.samples, n):
         image = dest / "images" / s.key
         image.parent.mkdir(parents=True, exist_ok=True)
         image.symlink_to(s.image.resolve())
@@ -87,7 +87,7 @@ def _sizes(text: str) -> list[int]:
 def run(args: argparse.Namespace) -> dict:
     from dataclasses import replace
 
-    from segstudio.bench.loop import _default_dir, _start
+    from segstudio.bench.loop import default_dir, first_start
     from segstudio.cli.options import parse_size, set_threads
     from segstudio.core.project import Project
     from segstudio.engine.device import device_name, select_device
@@ -102,9 +102,9 @@ def run(args: argparse.Namespace) -> dict:
 
     sizes = _sizes(args.images)
     set_threads(args.threads)
-    pool = args.pool or _default_dir("pool")
-    val = args.val or _default_dir("val")
-    start, _ = _start(args)
+    pool = args.pool or default_dir("pool")
+    val = args.val or default_dir("val")
+    start, _ = first_start(args)
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else \
         (lambda m: print(m, flush=True))
     runs = []

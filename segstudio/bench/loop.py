@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
 
 
-def _spaced(items: list, n: int) -> list:
+def spaced(items: list, n: int) -> list:
     """n items evenly spaced over `items`, in their order (all when n is 0 or too large)."""
     if n <= 0 or n >= len(items):
         return list(items)
@@ -94,7 +94,7 @@ def _prepare(folder: Path, dest: Path, n: int, scale: float, classes=None, *,
     from segstudio.engine.data import load_source
 
     source = load_source(folder, classes)
-    samples = _spaced(source.samples, n)
+    samples = spaced(source.samples, n)
     truth = {}
     for s in samples:
         image = read_image(s.image)
@@ -117,7 +117,7 @@ def _prepare(folder: Path, dest: Path, n: int, scale: float, classes=None, *,
     return source.classes, truth, f"{source.root} ({len(samples)} images at {w}x{h})"
 
 
-def _default_dir(name: str) -> Path:
+def default_dir(name: str) -> Path:
     from segstudio.bench.train import camvid_root
     from segstudio.cli import UsageError
 
@@ -128,7 +128,7 @@ def _default_dir(name: str) -> Path:
     return root / ("train" if name == "pool" else "val")
 
 
-def _start(args: argparse.Namespace):
+def first_start(args: argparse.Namespace):
     """The first fine-tune's StartChoice (None: the app's rule) and the checkpoint, if any,
     that is the active model before round 1."""
     from segstudio.cli import UsageError
@@ -182,8 +182,8 @@ def run(args: argparse.Namespace) -> dict:
 
     strategies = _check(args)
     set_threads(args.threads)
-    pool = args.pool or _default_dir("pool")
-    val = args.val or _default_dir("val")
+    pool = args.pool or default_dir("pool")
+    val = args.val or default_dir("val")
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else \
         (lambda m: print(m, flush=True))
     t0 = time.perf_counter()
@@ -218,7 +218,7 @@ def _simulate(args, strategies, pool: Path, val: Path, work: Path, say) -> dict:
         set_active,
     )
 
-    start, active0 = _start(args)
+    start, active0 = first_start(args)
     classes, truth, pool_desc = _prepare(pool, work / "base", args.pool_size, args.scale,
                                          labels=False)
     needed = args.rounds * args.round_images

@@ -54,7 +54,7 @@ def _images(count: int, folder: Path) -> tuple[list[Path], str]:
     return paths, f"generated scenes ({count} x 480x360 JPEG)"
 
 
-def _predictor(args: argparse.Namespace, **kwargs):
+def build_predictor(args: argparse.Namespace, **kwargs):
     """Predictor (kwargs: its options) for --checkpoint, the shipped ENet, or a fresh ENet."""
     import torch
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> dict:
     set_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         paths, source = _images(args.images, Path(tmp))
-        predictor, model_name = _predictor(args, scale=scale)
+        predictor, model_name = build_predictor(args, scale=scale)
         # Baseline: what the network alone costs, inputs already decoded and on the device.
         inputs = [predictor.to_input(np.stack([read_image(p) for p in paths[i:i + args.batch]]))
                   for i in range(0, len(paths), args.batch)]

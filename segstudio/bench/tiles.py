@@ -68,7 +68,7 @@ def _image(size: tuple[int, int]):
 
 
 def _predictor(args: argparse.Namespace):
-    from segstudio.bench.predict import _predictor as build
+    from segstudio.bench.predict import build_predictor as build
     from segstudio.engine.scale import parse_scale
 
     kwargs = {"scale": parse_scale(args.scale, "--scale")}

@@ -4,7 +4,8 @@ imports another's: each subcommand module stays a leaf that only `cli.main` load
 - `segment_progress(bar)`: a tqdm bar moved by images and, inside a big image, by its tiles
   (segment into a project or into a folder);
 - `TrainBar`: a bar per epoch with the epoch's figures as lines (train, in both modes);
-- `TransferBar`: a bar per stage of an import or export.
+- `TransferBar`: a bar per stage of an import or export;
+- `load_predictor`: the predictor of a checkpoint (segment and eval).
 
 tqdm is imported inside, when a bar is first shown: `segstudio --help` builds every parser.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from segstudio.cli.options import fmt
@@ -97,3 +99,21 @@ class TransferBar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def load_predictor(checkpoint: Path | None, device: str | None, tile: int,
+                   scale: str | float = "auto"):
+    """Predictor for a checkpoint (default: the shipped one) and the path it came from."""
+    from segstudio.cli import UsageError
+    from segstudio.engine.checkpoint import default_checkpoint, load_checkpoint
+    from segstudio.engine.predict import OVERLAP, Predictor
+
+    if checkpoint is None:
+        checkpoint = default_checkpoint()
+        if not checkpoint.is_file():
+            raise UsageError(f"no --checkpoint given and the default model {checkpoint} "
+                             "is missing")
+    model, meta = load_checkpoint(checkpoint)
+    overlap = min(OVERLAP, tile // 4)
+    return Predictor(model, meta, device, tile=max(tile, 64), overlap=overlap,
+                     scale=scale), checkpoint

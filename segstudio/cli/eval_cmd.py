@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from segstudio.cli.common import load_predictor
 from segstudio.cli.options import add_scale_argument, checkpoint_file, thread_count, tile_size
 
 
@@ -71,24 +72,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name:<{width}}  IoU {fmt(value)}%")
     print(f"mIoU {fmt(metrics['miou'])}%   pixel accuracy {fmt(metrics['pixel_accuracy'])}%")
     return 0
-
-
-def load_predictor(checkpoint: Path | None, device: str | None, tile: int,
-                   scale: str | float = "auto"):
-    """Predictor for a checkpoint (default: the shipped one) and the path it came from."""
-    from segstudio.cli import UsageError
-    from segstudio.engine.checkpoint import default_checkpoint, load_checkpoint
-    from segstudio.engine.predict import OVERLAP, Predictor
-
-    if checkpoint is None:
-        checkpoint = default_checkpoint()
-        if not checkpoint.is_file():
-            raise UsageError(f"no --checkpoint given and the default model {checkpoint} "
-                             "is missing")
-    model, meta = load_checkpoint(checkpoint)
-    overlap = min(OVERLAP, tile // 4)
-    return Predictor(model, meta, device, tile=max(tile, 64), overlap=overlap,
-                     scale=scale), checkpoint
 
 
 def _bar(quiet: bool):

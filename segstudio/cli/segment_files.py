@@ -88,8 +88,7 @@ def check_targets(items: list[tuple[Path, str]], out: Path, overwrite: bool) -> 
 def segment_to_folder(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from segstudio.cli.common import segment_progress
-    from segstudio.cli.eval_cmd import load_predictor
+    from segstudio.cli.common import load_predictor, segment_progress
     from segstudio.cli.options import set_threads
     from segstudio.core.errors import WriteError
     from segstudio.core.labels import write_label

@@ -11,8 +11,7 @@ def segment_in_place(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from segstudio.cli import UsageError
-    from segstudio.cli.common import segment_progress
-    from segstudio.cli.eval_cmd import load_predictor
+    from segstudio.cli.common import load_predictor, segment_progress
     from segstudio.cli.options import set_threads
     from segstudio.core.problems import ProblemReport, report_all
     from segstudio.core.project import Project

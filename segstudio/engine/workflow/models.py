@@ -26,11 +26,16 @@ ACTIVE_KEY = "active"
 LEGACY_KEY = "checkpoint"   # what segstudio 0.1 stored for the selected weights
 
 
-def _shipped() -> Path | None:
+def shipped_checkpoint() -> Path | None:
+    """The shipped ENet's file, or None where the package was installed without it."""
     from segstudio.engine.checkpoint import default_checkpoint
 
     path = default_checkpoint()
     return path if path.is_file() else None
+
+
+# The old private name, for engine/workflow/finetune.py until it imports the public one.
+_shipped = shipped_checkpoint
 
 
 def _shipped_classes():
@@ -47,7 +52,7 @@ def default_active(project: Project) -> Path | None:
     """The shipped ENet when this project can use it as it is, else None."""
     from segstudio.engine.checkpoint import classes_mismatch
 
-    shipped = _shipped()
+    shipped = shipped_checkpoint()
     if shipped is None:
         return None
     if classes_mismatch(project.classes, _shipped_classes()) is None or may_adopt(project):
@@ -92,7 +97,7 @@ def architectures() -> list[str]:
 
 def display_name(project: Project, path: Path) -> str:
     """How the user knows a checkpoint: its run's name, "the shipped ENet", or its file."""
-    shipped = _shipped()
+    shipped = shipped_checkpoint()
     if shipped is not None and path.resolve() == shipped.resolve():
         return "the shipped ENet (CamVid)"
     rel = project.relative_path(path)
@@ -183,7 +188,7 @@ def model_choices(project: Project) -> list[ModelChoice]:
         out.append(ModelChoice(
             path, label, "run", rec.get("arch"), status, miou, rec.get("start_miou"),
             rec.get("baseline_miou"), is_active(path), path.is_file(), describe_run(rec), rec))
-    shipped = _shipped()
+    shipped = shipped_checkpoint()
     if shipped is not None:
         out.append(ModelChoice(shipped, "ENet, CamVid road scenes (shipped)", "shipped", "enet",
                                active=is_active(shipped)))
