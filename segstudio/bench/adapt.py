@@ -40,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "held out (default 0.5)")
     parser.add_argument("--start", type=Path,
                         help="the model the user relies on (default: the shipped ENet)")
+    parser.add_argument("--edited", type=int, default=0,
+                        help="also E edited images a run: the start's prediction with its "
+                        "wrong pixels painted to the truth and not reviewed (the window's "
+                        "case: --k 3 --edited 3); default 0")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the app's)")
     parser.add_argument("--device", help="cpu, cuda, ... (default: best available)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
@@ -74,6 +78,36 @@ def _link_folder(dest: Path, samples, classes) -> Path:
             path.symlink_to(Path(src).resolve())
     classes.save(dest / "classes.json")
     return dest
+
+
+def _add_edited(project, samples, start: Path, device: str | None) -> None:
+    """Each sample as an EDITED image of `project`: the start's prediction, with the pixels
+    it got wrong painted to the truth (touched), not reviewed: what a person correcting a
+    prediction stroke by stroke leaves before marking it reviewed."""
+    import numpy as np
+
+    from segstudio.core.entries import ImageState
+    from segstudio.core.labels import read_label
+    from segstudio.engine.predict import Predictor, predict_paths
+
+    if not samples:
+        return
+    for s in samples:
+        dest = project.images_dir / Path(s.key).with_suffix(s.image.suffix)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.symlink_to(Path(s.image).resolve())
+    project.refresh()
+    entries = {e.path.name: e for e in project.entries}
+    classes = project.classes
+    predictor = Predictor.from_checkpoint(start, device)
+    for s, result in zip(samples, predict_paths(predictor, [s.image for s in samples]),
+                         strict=True):
+        truth = read_label(s.label, classes, expected_shape=result.labels.shape)
+        pred = result.labels.astype(np.uint8)
+        touched = (pred != truth) & (truth != classes.ignore_index)
+        entry = entries[Path(s.key).with_suffix(s.image.suffix).name]
+        project.save_label(entry, np.where(touched, truth, pred).astype(np.uint8),
+                           state=ImageState.EDITED, touched=touched)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -112,7 +146,9 @@ def run(args: argparse.Namespace) -> dict:
     samples = sorted(source.samples, key=lambda s: s.key)
     cut = round(args.part * len(samples))
     part, rest = samples[:cut], samples[cut:]
-    if max(ks) > len(part) or len(rest) < 2:
+    if args.edited < 0:
+        raise UsageError(f"--edited {args.edited}: a number of images, 0 or more")
+    if max(ks) + args.edited > len(part) or len(rest) < 2:
         raise UsageError(f"--k {max(ks)}: {data} has {len(part)} images in its reviewed part "
                          f"and {len(rest)} held out; use a smaller --k or another --part")
     results = []
@@ -131,8 +167,12 @@ def run(args: argparse.Namespace) -> dict:
         say(f"adapt: {start.name} on the held-out {len(rest)} images: "
             f"mIoU {100 * miou_start:.1f}%")
         for k in ks:
-            root = _link_folder(Path(tmp) / f"k{k}", _spaced(part, k), source.classes)
+            chosen = _spaced(part, k)
+            root = _link_folder(Path(tmp) / f"k{k}", chosen, source.classes)
             project = Project.open(root)
+            others = [s for s in part if s not in chosen]
+            _add_edited(project, _spaced(others, args.edited) if args.edited else [], start,
+                        args.device)
             set_active(project, start)
             project.save()
             settings = finetune_settings(project, "enet")
@@ -154,7 +194,7 @@ def run(args: argparse.Namespace) -> dict:
             after = score(result.best) if result.best is not None else None
             active = active_checkpoint(project)
             row = {
-                "k": k, "train_images": result.train_images,
+                "k": k, "edited": args.edited, "train_images": result.train_images,
                 "val_images": outcome.record.get("metrics", {}).get("images"),
                 "miou_start": miou_start, "miou_after": after,
                 "miou_active": score(active) if active is not None else None,

@@ -31,6 +31,18 @@ def test_bench_adapt_reports_each_k_with_the_start_beside(tmp_path, capsys) -> N
         assert r["first_epoch_change"] is not None and r["steps"] == 2
 
 
+@pytest.mark.slow
+def test_bench_adapt_with_edited_images_trains_on_their_touched_pixels(tmp_path, capsys) -> None:
+    folder = tmp_path / "scene"
+    _pool(folder, 8, 6)
+    start = _save("enet", CLASSES, tmp_path / "start")
+    assert main(["bench", "adapt", "--data", str(folder), "--k", "2", "--edited", "2",
+                 "--start", str(start), "--steps", "2", "--device", "cpu", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["results"]
+    # 2 reviewed (one validates, one trains) and the 2 edited images, which only ever train.
+    assert row["edited"] == 2 and row["train_images"] == 3
+
+
 def test_bench_adapt_refuses_a_k_larger_than_the_part(tmp_path, capsys) -> None:
     folder = tmp_path / "scene"
     _pool(folder, 4, 5)
