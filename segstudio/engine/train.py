@@ -22,8 +22,8 @@ from segstudio.engine.device import device_name, execution_policy, select_device
 from segstudio.engine.metrics import ConfusionMatrix
 from segstudio.engine.scale import train_scale_of
 from segstudio.engine.train_setup import Setup, build_setup
-from segstudio.engine.train_state import STATE_FILE, load_train_state, save_train_state
-from segstudio.engine.train_types import TrainConfig, TrainEvent, TrainResult
+from segstudio.engine.train_state import load_train_state, save_train_state
+from segstudio.engine.train_types import STATE_FILE, TrainConfig, TrainEvent, TrainResult
 from segstudio.engine.train_validate import validate_config
 
 __all__ = ["STATE_FILE", "TrainConfig", "TrainEvent", "TrainResult", "train"]

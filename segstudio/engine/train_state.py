@@ -25,9 +25,6 @@ from segstudio.engine.checkpoint import (
 )
 
 _KEY = "segstudio_train_state"
-# The resumable state beside best.* and last.* in a run's folder (train writes it,
-# validate_config checks it is there before a --resume).
-STATE_FILE = "train_state.safetensors"
 
 
 def save_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,

@@ -9,6 +9,11 @@ from typing import Any
 from segstudio.core.classes import ClassSet
 from segstudio.engine.scale import DEFAULT_RANGE
 
+# The resumable state train writes beside best.* and last.* in out_dir (engine.train_state
+# is its format). Here, torch-free, so validate_config and the workflow can name it without
+# importing torch or the training loop.
+STATE_FILE = "train_state.safetensors"
+
 
 @dataclass
 class TrainConfig:

@@ -185,7 +185,7 @@ def _check_backbone(config: Any) -> None:
 
 
 def _check_out(config: Any) -> None:
-    from segstudio.engine.train_state import STATE_FILE
+    from segstudio.engine.train_types import STATE_FILE
 
     if not isinstance(config.out_dir, str | Path):
         raise ConfigError("out_dir", f"expected a folder, got {type(config.out_dir).__name__}")
