@@ -79,6 +79,9 @@ class Session(QtCore.QObject):
         self._futures: dict[str, Future] = {}
         self._handled: set[Future] = set()
         self._written.connect(self._finish)
+        # After close nothing is written: what was still unsaved then was the user's to
+        # discard (a late focus-out autosave must not bring it back, nor hit a shut writer).
+        self.closed = False
 
     # -- lookup --------------------------------------------------------------------------
     @property
@@ -150,6 +153,8 @@ class Session(QtCore.QObject):
         an image that is not reviewed makes it EDITED (its touched pixels are recorded).
         Asynchronous unless `wait`; False (and `save_failed`) when a waited-for write failed."""
         doc = self.documents.get(entry.key)
+        if self.closed:
+            return False
         if doc is None or (state is None and not self.is_dirty(entry.key)):
             return True
         if self.read_only or self.link_problem:
@@ -213,6 +218,7 @@ class Session(QtCore.QObject):
         return self.save(entry, state=ImageState.EDITED if touched else ImageState.PREDICTED)
 
     def close(self) -> None:
+        self.closed = True
         self.flush()
         self._writer.shutdown(wait=True)
 
