@@ -5,7 +5,7 @@ kept their own ranges and disagreed (batch 256 / 1024 / 4096, lr 1e-5 / 1e-8 / "
 a value one accepted another refused: `segstudio train PROJECT --lr 50` wrote 50 into
 segstudio.json, after which opening the project failed everywhere. Now:
 
-- the CLI's argparse types (`engine.cliutil.schema_type`) refuse an out-of-range value before
+- the CLI's argparse types (`cli.options.schema_type`) refuse an out-of-range value before
   anything is read or written;
 - `engine.train_validate.validate_config` checks a TrainConfig against the same ranges;
 - the Fine-tune panel (`ui.docks.finetune`) takes its spin-box ranges from here;
