@@ -24,14 +24,16 @@ def _window(shape: tuple[int, int], x0: float, y0: float, x1: float, y1: float) 
 
 class BoxSegmenter:
     """`BoxSegmenter(image, (x0, y0), (x1, y1))` segments the object in the box; `click(x, y,
-    positive)` adds a foreground or background seed and segments again. `window` is the box
-    the results are given in; `mask` (bool, window-sized) is the latest object."""
+    positive)` adds a foreground or background seed and segments again. `box` is the box
+    given (y0, x0, y1, x1), `window` the box the results are given in; `mask` (bool,
+    window-sized) is the latest object."""
 
     def __init__(self, image: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], *,
-                 max_pixels: int = 60_000, iterations: int = 3) -> None:
+                 max_pixels: int = 25_000, iterations: int = 3) -> None:
         h, w = image.shape[:2]
         bx0, bx1 = sorted((min(max(p0[0], 0.0), w), min(max(p1[0], 0.0), w)))
         by0, by1 = sorted((min(max(p0[1], 0.0), h), min(max(p1[1], 0.0), h)))
+        self.box = (math.floor(by0), math.floor(bx0), math.ceil(by1), math.ceil(bx1))
         self.window = _window((h, w), bx0, by0, bx1, by1)
         wy0, wx0, wy1, wx1 = self.window
         crop = np.ascontiguousarray(image[wy0:wy1, wx0:wx1, :3])

@@ -201,7 +201,8 @@ def _tool(tool: Tool) -> Callable[[Commands, bool], None]:
     return lambda c, _checked=True: c._tool(tool)
 
 
-TOOL_NAMES = ("tool_brush", "tool_eraser", "tool_fill", "tool_polygon", "tool_pick", "tool_pan")
+TOOL_NAMES = ("tool_brush", "tool_eraser", "tool_fill", "tool_polygon", "tool_box",
+              "tool_scissors", "tool_regions", "tool_pick", "tool_pan")
 C = Commands
 COMMANDS: tuple[Command, ...] = (
     Command("open_folder", "&Open folder…", ("Ctrl+O",), "File", C.open_folder,
@@ -228,14 +229,21 @@ COMMANDS: tuple[Command, ...] = (
     Command("tool_fill", "&Fill", ("F",), "Tools", _tool(Tool.FILL), checkable=True),
     Command("tool_polygon", "P&olygon (click points, Enter closes)", ("P",), "Tools",
             _tool(Tool.POLYGON), checkable=True),
+    Command("tool_box", "Bo&x to object (drag a box; click to fix it: on the object takes "
+            "away, off it adds)", ("G",), "Tools", _tool(Tool.BOX), checkable=True),
+    Command("tool_scissors", "&Scissors (polygon whose edges follow the image; Enter closes)",
+            ("X",), "Tools", _tool(Tool.SCISSORS), checkable=True),
+    Command("tool_regions", "Re&gion brush (paints whole regions up to image edges)", ("M",),
+            "Tools", _tool(Tool.REGIONS), checkable=True),
     Command("tool_pick", "Pic&k class (eyedropper; Ctrl+click with any tool)", ("I",), "Tools",
             _tool(Tool.PICK), checkable=True),
     Command("tool_pan", "P&an", ("H",), "Tools", _tool(Tool.PAN), checkable=True),
     Command("brush_smaller", "Brush smaller", ("[",), "Tools", C.brush_smaller),
     Command("brush_larger", "Brush larger", ("]",), "Tools", C.brush_larger),
-    Command("finish_polygon", "Close polygon", ("Return", "Enter"), "Tools",
+    Command("finish_polygon", "Close polygon or scissors", ("Return", "Enter"), "Tools",
             lambda c: c.w.tools.finish_polygon()),
-    Command("cancel_polygon", "Cancel polygon", ("Escape",), "Tools",
+    Command("cancel_polygon", "Cancel polygon or scissors; end a box's clicks", ("Escape",),
+            "Tools",
             lambda c: c.w.tools.cancel_polygon()),
     Command("toggle_overlay", "Show &overlay", ("O",), "View",
             lambda c, on: c.w.canvas.set_overlay_visible(on), checkable=True),

@@ -316,6 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
         old_shape = None if first else self.canvas.image_item.array.shape[:2]
         self.canvas.set_image(result.rgb, fit=first or old_shape != result.rgb.shape[:2])
         self.view.image_shown(result.rgb)
+        self.tools.set_image(result.rgb)
         self._show_document(result.document)
         if result.document is None:
             self.canvas.label_item.clear()

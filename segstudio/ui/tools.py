@@ -12,6 +12,7 @@ import math
 from pyqtgraph.Qt import QtCore
 
 from segstudio.core.editing import MaskDocument
+from segstudio.ui.assist_tools import AssistTools
 
 Point = tuple[float, float]
 
@@ -23,6 +24,11 @@ class Tool(enum.Enum):
     POLYGON = "polygon"
     PAN = "pan"
     PICK = "pick"
+    BOX = "box"              # GrabCut: a box becomes the object; clicks refine it
+    SCISSORS = "scissors"    # a polygon whose edges follow image edges
+    REGIONS = "regions"      # a brush that paints whole edge-bounded regions
+
+BRUSHES = (Tool.BRUSH, Tool.ERASER, Tool.REGIONS)
 
 
 class ToolController(QtCore.QObject):
@@ -47,6 +53,8 @@ class ToolController(QtCore.QObject):
         self._stroke = False
         self._polygon: list[Point] = []
         self._before_pick = Tool.BRUSH
+        self.assist = AssistTools()
+        self._box_start: Point | None = None
 
     # -- settings ------------------------------------------------------------------------
     def set_document(self, document: MaskDocument | None) -> None:
@@ -54,8 +62,13 @@ class ToolController(QtCore.QObject):
         self.cancel_polygon()
         self.document = document
 
+    def set_image(self, rgb) -> None:
+        """The image the assisted tools look at (the one whose document is shown)."""
+        self.cancel_polygon()
+        self.assist.set_image(rgb)
+
     def set_tool(self, tool: Tool) -> None:
-        if tool is not Tool.POLYGON:
+        if tool is not self.tool:
             self.cancel_polygon()
         if tool is Tool.PICK and self.tool is not Tool.PICK:
             self._before_pick = self.tool
@@ -73,18 +86,22 @@ class ToolController(QtCore.QObject):
         return self._stroke
 
     def brush_outline_radius(self) -> float | None:
-        return self.radius if self.tool in (Tool.BRUSH, Tool.ERASER) else None
+        return self.radius if self.tool in BRUSHES else None
 
     # -- gestures (GestureHandler) -------------------------------------------------------
     def wants_drag(self, button: QtCore.Qt.MouseButton) -> bool:
         return (
             self.document is not None
             and button == QtCore.Qt.MouseButton.LeftButton
-            and self.tool in (Tool.BRUSH, Tool.ERASER)
+            and self.tool in (*BRUSHES, Tool.BOX)
         )
 
     def drag_start(self, p0: Point, p1: Point) -> None:
         if self.document is None:
+            return
+        if self.tool is Tool.BOX:
+            self._box_start = p0
+            self._preview_box(p0, p1)
             return
         self.document.begin_stroke()
         self._stroke = True
@@ -93,15 +110,26 @@ class ToolController(QtCore.QObject):
     def drag_move(self, p0: Point, p1: Point) -> None:
         if self._stroke:
             self._segment(p0, p1)
+        elif self._box_start is not None:
+            self._preview_box(self._box_start, p1)
 
     def drag_finish(self, p: Point) -> None:
+        start, self._box_start = self._box_start, None
+        if start is not None and self.document is not None:
+            self.changed.emit(self.assist.box(self.document, self.value, start, p))
+            self.polygon_preview.emit(self.assist.box_outline(), None)
+            return
         self._end_stroke()
+
+    def _preview_box(self, p0: Point, p1: Point) -> None:
+        (x0, y0), (x1, y1) = p0, p1
+        self.polygon_preview.emit([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], None)
 
     def click(self, p: Point, double: bool) -> None:
         doc = self.document
         if doc is None:
             return
-        if self.tool in (Tool.BRUSH, Tool.ERASER):
+        if self.tool in BRUSHES:
             doc.begin_stroke()
             self._stroke = True
             self._segment(p, p)
@@ -116,6 +144,13 @@ class ToolController(QtCore.QObject):
             # One pick, then back to painting with the class picked.
             self.set_tool(self._before_pick)
             self.tool_changed.emit(self.tool)
+        elif self.tool is Tool.BOX:
+            self.changed.emit(self.assist.refine(p))
+        elif self.tool is Tool.SCISSORS:
+            if double:
+                self.finish_polygon()
+            else:
+                self.polygon_preview.emit(self.assist.anchor(p), None)
         elif self.tool is Tool.POLYGON:
             if double:
                 self.finish_polygon()
@@ -134,17 +169,31 @@ class ToolController(QtCore.QObject):
             self.picked.emit(int(doc.mask[y, x]))
 
     def hover(self, p: Point) -> None:
-        if self._polygon:
+        if self.tool is Tool.SCISSORS and self.assist.scissors_active:
+            self.polygon_preview.emit(self.assist.outline(p), None)
+        elif self._polygon:
             self.polygon_preview.emit(list(self._polygon), p)
 
     # -- polygon -------------------------------------------------------------------------
     def finish_polygon(self) -> None:
+        """Enter / double click: close the polygon or the scissors' outline."""
+        if self.assist.scissors_active:
+            self.polygon_preview.emit([], None)
+            if self.document is not None:
+                self.changed.emit(self.assist.finish_scissors(self.document, self.value))
+            return
         points, self._polygon = self._polygon, []
         self.polygon_preview.emit([], None)
         if self.document is not None and len(points) >= 3:
             self.changed.emit(self.document.polygon(points, self.value))
 
     def cancel_polygon(self) -> None:
+        """Esc, undo, another tool or image: drop the outline being drawn; a box's object
+        stays as it is and clicks no longer refine it."""
+        if self.assist.scissors_active or self.assist.box_active:
+            self.assist.cancel_scissors()
+            self.assist.end_box()
+            self.polygon_preview.emit([], None)
         if self._polygon:
             self._polygon = []
             self.polygon_preview.emit([], None)
@@ -155,6 +204,8 @@ class ToolController(QtCore.QObject):
         assert doc is not None
         if self.tool is Tool.ERASER:
             bbox = doc.erase(p0, p1, self.radius)
+        elif self.tool is Tool.REGIONS:
+            bbox = self.assist.regions(doc, self.value, p0, p1, self.radius)
         else:
             bbox = doc.brush(p0, p1, self.radius, self.value)
         if bbox is not None:
