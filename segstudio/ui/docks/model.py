@@ -201,7 +201,9 @@ class ModelDock(QtWidgets.QDockWidget):
         self._update_buttons()
 
     def current_checkpoint(self) -> Path | None:
-        """The active model (what Segment uses)."""
+        """The model the list shows as chosen: the project's active model once the list is
+        refreshed. Only for the panel's own buttons; Segment asks the workflow
+        (`engine.workflow.active_checkpoint`), never this list."""
         data = self.checkpoint.currentData()
         return Path(data) if data and data != CHOOSE_FILE else None
 
