@@ -139,11 +139,7 @@ def test_the_checker_sees_lazy_and_relative_imports_not_type_checking_ones() -> 
 
 
 # module -> private names it may still import from another module, and why.
-PRIVATE_EXCEPTIONS = {
-    # being rewritten by the learning work; models.py keeps the old name as an alias of
-    # shipped_checkpoint until finetune.py imports that.
-    "segstudio.engine.workflow.finetune": {"_shipped"},
-}
+PRIVATE_EXCEPTIONS: dict[str, set[str]] = {}
 
 
 def test_no_private_names_imported_across_modules() -> None:

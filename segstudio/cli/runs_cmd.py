@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             "baseline_miou": choice.baseline_miou, "parent": rec.get("parent"),
             "created": rec.get("created"), "active": choice.active,
             "usable": choice.usable, "note": describe_run(rec) if rec else "",
+            "verdict": rec.get("verdict"), "recipe": rec.get("recipe"),
         })
     if args.json:
         print(json.dumps(rows))

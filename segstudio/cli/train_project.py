@@ -90,7 +90,9 @@ def train_project(args: argparse.Namespace) -> int:
                           "status": rec.get("status"), "miou": rec.get("miou"),
                           "start_miou": rec.get("start_miou"),
                           "baseline_miou": rec.get("baseline_miou"),
-                          "active": outcome.activated, "reason": outcome.reason}))
+                          "active": outcome.activated, "reason": outcome.reason,
+                          "verdict": outcome.verdict.to_dict(),
+                          "recipe": rec.get("recipe")}))
     else:
         print(f"{rec.get('name', arch)}: {result.status} after {result.epochs_done} epoch(s) "
               f"({result.seconds / 60:.1f} min), checkpoint {project.checkpoint_path(rec)}")

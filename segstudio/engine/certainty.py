@@ -44,16 +44,21 @@ class Certainty:
         return cls(float(d["delta"]), float(d["low"]), float(d["high"]),
                    float(d["p_better"]), int(d["images"]), str(d["unit"]))
 
+    def short(self) -> str:
+        """e.g. '+2.3 points, 90% interval -0.4..+4.9 on 7 images' (the panel's line)."""
+        return (f"{100 * self.delta:+.1f} points, 90% interval {100 * self.low:+.1f}.."
+                f"{100 * self.high:+.1f} on {self.images} image{'s' if self.images != 1 else ''}"
+                + (" (blocks)" if self.unit == "blocks" else ""))
+
     def describe(self) -> str:
-        """e.g. '+2.3 points (90% interval -0.4..+4.9 over 7 images; better in 93% of
-        resamples)'."""
-        pts = (f"{100 * self.delta:+.1f} points (90% interval {100 * self.low:+.1f}.."
-               f"{100 * self.high:+.1f}")
-        over = (f" over {self.images} image{'s' if self.images != 1 else ''}"
-                if self.unit == "images" else
-                f" over blocks of {self.images} image{'s' if self.images != 1 else ''}: "
-                "too few images to say how it varies between them")
-        return f"{pts}{over}; better in {100 * self.p_better:.0f}% of resamples)"
+        """e.g. '+2.3 points, 90% interval -0.4..+4.9 over 7 images, better in 93% of
+        resamples'."""
+        n = f"{self.images} image{'s' if self.images != 1 else ''}"
+        over = f"over {n}" if self.unit == "images" else \
+            f"over blocks of {n} (too few images to say how it varies between them)"
+        return (f"{100 * self.delta:+.1f} points, 90% interval {100 * self.low:+.1f}.."
+                f"{100 * self.high:+.1f} {over}, better in {100 * self.p_better:.0f}% of "
+                "resamples")
 
 
 def miou_of(matrix: np.ndarray) -> float:

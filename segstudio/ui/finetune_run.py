@@ -42,6 +42,7 @@ class FinetuneRun(RunController):
 
     # -- starting ------------------------------------------------------------------------
     def start(self, arch: str, *, resume: dict | None = None) -> bool:
+        from segstudio.core.errors import ProjectError
         from segstudio.engine.workflow import (
             default_finetune,
             save_finetune_settings,
@@ -49,6 +50,7 @@ class FinetuneRun(RunController):
             starting_point,
             unusual_settings,
         )
+        from segstudio.engine.workflow.finetune import check_trainable, run_recipe
 
         session = self.session
         if session is None or self.runner.busy:
@@ -65,12 +67,12 @@ class FinetuneRun(RunController):
         project = session.project
         settings = self.dock.settings()
         counts = project.counts()
-        usable = counts[ImageState.REVIEWED] + (counts[ImageState.EDITED]
-                                                if settings.train_edited else 0)
-        if resume is None and not usable:
-            self.notify.error("fine-tuning needs reviewed images and there are none yet: "
-                              "correct some masks and mark them reviewed (Ctrl+R)", dialog=True)
-            return False
+        if resume is None:
+            try:
+                check_trainable(project, settings)   # the workflow's rule, not a copy
+            except ProjectError as exc:
+                self.notify.error(str(exc), dialog=True)
+                return False
         if resume is None:
             odd = unusual_settings(settings, default_finetune(project, arch))
             if odd and not self.notify.ask(
@@ -86,7 +88,8 @@ class FinetuneRun(RunController):
 
                 offer_backbone_download(self.dialog_parent, arch)
                 start = starting_point(project, arch)
-            self.dock.set_start_note(f"Starts {start.note}.")
+            recipe = run_recipe(project, start, settings)
+            self.dock.set_start_note(f"Starts {start.note}: {recipe.describe()}.")
             save_finetune_settings(project, settings)
             set_project_arch(project, arch)
             session.persist()
@@ -163,13 +166,13 @@ class FinetuneRun(RunController):
             self.dock.status.setText(_verdict_line(name, outcome))
             self.finished.emit(path)
             self.offer_resegment("Fine-tuning finished",
-                                 f"{name} is the active model now ({_why(outcome.reason)}). "
+                                 f"{name} is the active model now ({_why(outcome)}). "
                                  "Re-segment the images that are not reviewed with it?")
             return
         else:
             self.dock.status.setText(_verdict_line(name, outcome))
             self.notify.inform("Fine-tuning finished", f"{name} finished but the active model "
-                               f"stays: {_why(outcome.reason)}.")
+                               f"stays: {_why(outcome)}.")
         self.finished.emit(path)
 
     # -- stopping ------------------------------------------------------------------------
@@ -188,15 +191,15 @@ def _verdict_line(name: str, outcome) -> str:
     miou, base = rec.get("miou"), rec.get("baseline_miou")
     head = "is now the active model" if outcome.activated else "kept, not active"
     if miou is None or base is None:
-        return f"done: {name} {head}: {_why(outcome.reason)}"
+        return f"done: {name} {head}: {outcome.verdict.why}"
     other = "the model it replaces" if outcome.activated else "the active model"
-    return f"done: {name} {head}: val mIoU {100 * miou:.1f}% vs {100 * base:.1f}% for {other}"
+    line = f"done: {name} {head}: val mIoU {100 * miou:.1f}% vs {100 * base:.1f}% for {other}"
+    sure = outcome.verdict.certainty
+    return line + (f"\n({sure.short()})" if sure is not None else "")
 
 
-def _why(reason: str) -> str:
-    """The verdict's reason without its "(not) made active:" head, which the status line
-    already says in its own words."""
-    for head in ("not made active: ", "made active: "):
-        if reason.startswith(head):
-            return reason[len(head):]
-    return reason
+def _why(outcome) -> str:
+    """The verdict's reason and how sure it is (the status line says made active or not in
+    its own words)."""
+    v = outcome.verdict
+    return v.why + (f"; {v.certainty.describe()}" if v.certainty is not None else "")

@@ -25,12 +25,12 @@ from typing import Any
 from segstudio.core.errors import ProjectError
 from segstudio.core.project import Project
 from segstudio.engine.workflow.models import (
-    _shipped,
     active_checkpoint,
     display_name,
     record_status,
     run_records,
     set_active,
+    shipped_checkpoint,
 )
 from segstudio.engine.workflow.recipe import Recipe, StartKind, recipe_for
 from segstudio.engine.workflow.verdict import Verdict, decide
@@ -201,7 +201,7 @@ def starting_point(project: Project, arch: str) -> StartChoice:
             note = f"from the active model, {display_name(project, active)}"
             return StartChoice(active, None, note + (" (new classes: head re-initialised)"
                                                      if fresh else ""))
-    shipped = _shipped()
+    shipped = shipped_checkpoint()
     if arch == "enet" and shipped is not None:
         fresh = classes_mismatch(project.classes, _shipped_classes())
         note = "from the shipped ENet (CamVid)"
@@ -260,7 +260,9 @@ def resumable(project: Project, record: dict) -> bool:
     """A stopped run that can continue: its training state was saved at an epoch end."""
     if record_status(record) not in ("cancelled", "interrupted"):
         return False
-    return (project.checkpoint_path(record).parent / "train_state.safetensors").is_file()
+    from segstudio.engine.train_types import STATE_FILE
+
+    return (project.checkpoint_path(record).parent / STATE_FILE).is_file()
 
 
 def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None = None, *,

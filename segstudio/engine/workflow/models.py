@@ -14,6 +14,7 @@ settings, status and figures; `model_choices` turns those into what the Model pa
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,6 @@ def shipped_checkpoint() -> Path | None:
 
 
 # The old private name, for engine/workflow/finetune.py until it imports the public one.
-_shipped = shipped_checkpoint
 
 
 def _shipped_classes():
@@ -158,13 +158,21 @@ def describe_run(record: dict) -> str:
     if start is not None:
         text += f" (was {_pct(start)} before)"
     done = record.get("epochs_done")
-    total = (record.get("settings") or {}).get("epochs")
     if status in ("cancelled", "interrupted") and done is not None:
-        text += f"; {status} after epoch {done}" + (f" of {total}" if total else "")
+        text += f"; {status} after epoch {done}"
     elif status not in ("finished", "imported"):
         text += f"; {status}"
     if record.get("note"):
         text += f"; {record['note']}"
+    verdict = record.get("verdict") or {}
+    if verdict.get("activated") and isinstance(verdict.get("certainty"), dict):
+        # (A run kept inactive has the same figures in its note already.)
+        from segstudio.engine.certainty import Certainty
+
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            text += f"; {Certainty.from_dict(verdict['certainty']).describe()}"
+    if record.get("recipe"):
+        text += f"; trained {record['recipe']}"
     return text
 
 

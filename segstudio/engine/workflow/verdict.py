@@ -29,7 +29,7 @@ class Verdict:
     @property
     def text(self) -> str:
         head = "made active" if self.activated else "not made active"
-        sure = f" ({self.certainty.describe()})" if self.certainty is not None else ""
+        sure = f"; {self.certainty.describe()}" if self.certainty is not None else ""
         return f"{head}: {self.why}{sure}"
 
     def to_dict(self) -> dict:
