@@ -49,9 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, default=0.5,
                         help="resize pool and val images by this factor (default 0.5; 1: as "
                         "they are)")
-    parser.add_argument("--steps", type=int, default=60,
-                        help="optimiser steps per fine-tune (default 60; 0: the app's own "
-                        "default for the project)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="optimiser steps per fine-tune (default 0: the app's own length "
+                        "for the project, as the button)")
+    parser.add_argument("--merge",
+                        help="relabel the pool into other classes, e.g. coarse (road / "
+                        "vehicle / person / other) or 'road:Road;car:Car;other:*'")
     parser.add_argument("--size", help="training crop HxW (default: the app's for the images)")
     parser.add_argument("--batch", type=int, help="batch size (default: the app's)")
     parser.add_argument("--lr", type=float, help="learning rate (default: the app's)")
@@ -83,7 +86,7 @@ def spaced(items: list, n: int) -> list:
 
 
 def _prepare(folder: Path, dest: Path, n: int, scale: float, classes=None, *,
-             labels: bool):
+             labels: bool, merge: str | None = None):
     """dest/images (+ dest/labels when `labels`) from `n` of the folder's labelled images,
     resized by `scale`; returns (classes, {key: truth}, description)."""
     import cv2
@@ -95,10 +98,21 @@ def _prepare(folder: Path, dest: Path, n: int, scale: float, classes=None, *,
 
     source = load_source(folder, classes)
     samples = spaced(source.samples, n)
+    out_classes, lut = source.classes, None
+    if merge:
+        from segstudio.bench.loop_classes import MergeError, merged_classes
+        from segstudio.cli import UsageError
+
+        try:
+            out_classes, lut = merged_classes(merge, source.classes)
+        except MergeError as exc:
+            raise UsageError(str(exc)) from None
     truth = {}
     for s in samples:
         image = read_image(s.image)
         label = read_label(s.label, source.classes, expected_shape=image.shape[:2])
+        if lut is not None:
+            label = lut[label]
         if scale != 1:
             h, w = label.shape
             size = (max(32, round(w * scale)), max(32, round(h * scale)))
@@ -110,11 +124,11 @@ def _prepare(folder: Path, dest: Path, n: int, scale: float, classes=None, *,
         Image.fromarray(image).save(path)
         if labels:
             (dest / "labels" / key).parent.mkdir(parents=True, exist_ok=True)
-            write_label(dest / "labels" / key, label, source.classes)
+            write_label(dest / "labels" / key, label, out_classes)
         truth[key] = label
-    source.classes.save(dest / "classes.json")
+    out_classes.save(dest / "classes.json")
     h, w = next(iter(truth.values())).shape
-    return source.classes, truth, f"{source.root} ({len(samples)} images at {w}x{h})"
+    return out_classes, truth, f"{source.root} ({len(samples)} images at {w}x{h})"
 
 
 def default_dir(name: str) -> Path:
@@ -220,14 +234,14 @@ def _simulate(args, strategies, pool: Path, val: Path, work: Path, say) -> dict:
 
     start, active0 = first_start(args)
     classes, truth, pool_desc = _prepare(pool, work / "base", args.pool_size, args.scale,
-                                         labels=False)
+                                         labels=False, merge=args.merge)
     needed = args.rounds * args.round_images
     if needed > len(truth):
         from segstudio.cli import UsageError
 
         raise UsageError(f"--rounds x --round: {needed} images, the pool has {len(truth)}")
-    _, _, val_desc = _prepare(val, work / "val", args.val_images, args.scale, classes,
-                              labels=True)
+    _, _, val_desc = _prepare(val, work / "val", args.val_images, args.scale,
+                              None if args.merge else classes, labels=True, merge=args.merge)
     overrides = {"steps": args.steps or None, "batch": args.batch, "lr": args.lr}
     if args.size:
         h, w = parse_size(args.size)

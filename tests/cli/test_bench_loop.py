@@ -219,3 +219,30 @@ def test_bench_loop_bad_options(data, capsys, args, words) -> None:
                  "--scale", "1", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_bench_loop_start_app_runs_on_classes_camvid_does_not_have(data, capsys) -> None:
+    # The button's own start on a pool of other classes: the shipped 11-class ENet never
+    # segments the project (its classes are the pool's own), its body starts the fine-tune
+    # with a fresh head; used to stop with "values ... are not classes 0..1".
+    pool, _, val, _ = data
+    assert main(["bench", "loop", "--pool", str(pool), "--val", str(val), "--pool-size", "0",
+                 "--rounds", "2", "--round", "2", "--steps", "2", "--scale", "1",
+                 "--val-images", "0", "--strategies", "natural", "--start", "app",
+                 "--merge", "thing:disc+box;stuff:*", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    r1, r2 = result["strategies"]["natural"]["rounds"]
+    assert r1["correction_fraction"] == 1.0 and r2["val_miou"] is not None
+
+
+def test_merged_classes_map_every_class_and_keep_void() -> None:
+    from segstudio.bench.loop_classes import MergeError, merged_classes
+
+    merged, lut = merged_classes("thing:disc+box;stuff:*", CLASSES)
+    assert merged.names == ["thing", "stuff"] and merged.ignore_index == CLASSES.ignore_index
+    assert [int(lut[i]) for i in range(4)] == [1, 1, 0, 0] and lut[VOID] == VOID
+    for bad, words in (("thing:disc", "not placed"), ("thing:moon;x:*", "'moon'"),
+                       ("nothing", "NEW:OLD")):
+        with pytest.raises(MergeError, match=words):
+            merged_classes(bad, CLASSES)
