@@ -171,7 +171,7 @@ def build_setup(cfg: Any, device: torch.device, policy: ExecutionPolicy, info: D
     if cfg.init is not None:
         init_complete, fresh = _init_from(model, cfg.init, cfg.arch, classes, log)
     elif cfg.backbone is not None:
-        fresh = _fresh_beside_backbone(model, cfg.arch, classes.num_classes, cfg.seed)
+        fresh = _fresh_beside_backbone(model)
     pretrained = pretrained_names(model, fresh)
     model.to(device)
     if policy.channels_last:
@@ -264,16 +264,12 @@ def class_tensors(arch: str, num_classes: int) -> set[str]:
     return {k for k, v in a.items() if k not in b or b[k].shape != v.shape}
 
 
-def _fresh_beside_backbone(model: nn.Module, arch: str, num_classes: int,
-                           seed: int) -> set[str]:
-    """Parameters an ImageNet encoder did not provide: built again from the same seed
-    without it, the fresh ones come out identical, the encoder's differ."""
-    from segstudio.models import build_model
+def _fresh_beside_backbone(model: nn.Module) -> set[str]:
+    """Parameters an ImageNet encoder did not provide (models.backbones marks the ones it
+    loaded)."""
+    from segstudio.models.backbones import is_pretrained
 
-    torch.manual_seed(seed)
-    bare = dict(build_model(arch, num_classes).named_parameters())
-    return {n for n, p in model.named_parameters()
-            if n in bare and bare[n].shape == p.shape and torch.equal(bare[n], p.detach())}
+    return {n for n, p in model.named_parameters() if not is_pretrained(p)}
 
 
 def _init_from(model: nn.Module, path: Any, arch: str, classes: ClassSet,

@@ -60,7 +60,16 @@ def torchvision_backbone(arch: str, pretrained: str | Path | None = None) -> nn.
             raise BackboneWeightsError(
                 path, f"not a torchvision {arch} state_dict ({first})"
             ) from None
+        # Marked on the parameters themselves (they survive being reused as an encoder's
+        # layers), so that training can give pretrained layers their own rate.
+        for p in model.parameters():
+            p.segstudio_pretrained = True
     return model
+
+
+def is_pretrained(param: nn.Parameter) -> bool:
+    """Whether `param` came from ImageNet weights loaded by `torchvision_backbone`."""
+    return bool(getattr(param, "segstudio_pretrained", False))
 
 
 def _resolve(arch: str, pretrained: str | Path) -> Path:

@@ -224,4 +224,13 @@ def test_encoder_networks_start_from_their_imagenet_encoder(project, tmp_path, m
                                progress=lambda e: logs.append(e.message))
     assert outcome.record["backbone"] == "test-resnet18"
     assert any("from the ImageNet test-resnet18 encoder" in m for m in logs)
+    # The recipe's ImageNet case: the encoder's tensors (and only they) learn at the
+    # pretrained share of the rate; the decoder starts fresh at the full rate.
+    assert outcome.record["start_kind"] == "imagenet"
+    adapting = [m for m in logs if m.startswith("adapting: ")]
+    assert adapting and "pretrained tensors at 0.3x" in adapting[0]
+    n = int(adapting[0].split()[1])
+    encoder = sum(1 for k, _ in __import__("segstudio.models", fromlist=["build_model"])
+                  .build_model("linknet", 4).named_parameters() if k.startswith("encoder."))
+    assert n == encoder
     assert outcome.record["status"] == "finished"
