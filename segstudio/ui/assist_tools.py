@@ -8,6 +8,8 @@ the brush and the polygon.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 
 from segstudio.assist.commit import ObjectEdit
@@ -25,16 +27,20 @@ class AssistTools:
     def __init__(self) -> None:
         self.image: np.ndarray | None = None
         self._regions: RegionMap | None = None
-        self._scissors: Scissors | None = None
         self._box: BoxSegmenter | None = None
         self._edit: ObjectEdit | None = None
         self._anchors: list[Point] = []
-        self._path: list[np.ndarray] = []
+        # One edge map per anchor, built on a worker thread (a cheapest-path map costs
+        # 50 ms to over a second on a busy 2-core CPU; OpenCV releases the GIL meanwhile), so
+        # a click never stalls the window; until it is ready the preview is a straight edge.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scissors")
+        self._maps: list[Future[Scissors]] = []
+        self._paths: dict[int, np.ndarray] = {}     # edge i: anchor i to anchor i + 1
 
     def set_image(self, image: np.ndarray | None) -> None:
         # The edge maps are built when a tool first needs them: opening an image costs nothing.
         self.image = image
-        self._regions = self._scissors = None
+        self._regions = None
         self.end_box()
         self.cancel_scissors()
 
@@ -92,32 +98,55 @@ class AssistTools:
     def anchor(self, p: Point) -> list[Point]:
         """Fix a point; the edge path from the previous one joins the outline. Returns the
         outline so far."""
-        if self.image is None:
+        image = self.image
+        if image is None:
             return []
-        if self._scissors is None:
-            self._scissors = Scissors(self.image)
-        if self._anchors:
-            self._path.append(self._scissors.path(p))
+
+        def build() -> Scissors:
+            scissors = Scissors(image)
+            scissors.anchor(p)
+            return scissors
+
         self._anchors.append(p)
-        self._scissors.anchor(p)
+        self._maps.append(self._pool.submit(build))
         return self.outline()
 
-    def outline(self, cursor: Point | None = None) -> list[Point]:
-        parts = list(self._path)
-        if cursor is not None and self._scissors is not None and self._anchors:
-            parts.append(self._scissors.path(cursor))
+    def _edge(self, i: int, q: Point, wait: bool = False) -> np.ndarray:
+        """From anchor i to q: the traced path once anchor i's map is ready (or `wait`),
+        else a straight edge."""
+        future = self._maps[i]
+        if wait or future.done():
+            return future.result().path(q)
+        return np.array([self._anchors[i], q], np.float64)
+
+    def outline(self, cursor: Point | None = None, wait: bool = False) -> list[Point]:
+        parts = []
+        for i in range(len(self._anchors) - 1):
+            path = self._paths.get(i)
+            if path is None:
+                path = self._edge(i, self._anchors[i + 1], wait)
+                if wait or self._maps[i].done():
+                    self._paths[i] = path
+            parts.append(path)
+        if cursor is not None and self._anchors:
+            parts.append(self._edge(len(self._anchors) - 1, cursor))
         if not parts:
             return list(self._anchors)
         return [(float(x), float(y)) for x, y in np.concatenate(parts)]
 
     def finish_scissors(self, doc: MaskDocument, value: int) -> BBox | None:
-        """Close the outline (the last edge also follows the image) and fill it."""
-        if len(self._anchors) >= 2 and self._scissors is not None:
-            self._path.append(self._scissors.path(self._anchors[0]))
-        points = self.outline()
+        """Close the outline (the last edge also follows the image) and fill it; waits for
+        maps still being built (they were started at the clicks)."""
+        points = self.outline(wait=True)
+        if len(self._anchors) >= 2:
+            points += [(float(x), float(y)) for x, y in
+                       self._edge(len(self._anchors) - 1, self._anchors[0], wait=True)]
         self.cancel_scissors()
         return doc.polygon(points, value) if len(points) >= 3 else None
 
     def cancel_scissors(self) -> None:
+        for future in self._maps:
+            future.cancel()
         self._anchors = []
-        self._path = []
+        self._maps = []
+        self._paths = {}
