@@ -8,6 +8,7 @@ the brush and the polygon.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -29,6 +30,7 @@ class AssistTools:
         self._regions: RegionMap | None = None
         self._box: BoxSegmenter | None = None
         self._edit: ObjectEdit | None = None
+        self._job: tuple[Future, Callable[[object], BBox | None]] | None = None
         self._anchors: list[Point] = []
         # One edge map per anchor, built on a worker thread (a cheapest-path map costs
         # 50 ms to over a second on a busy 2-core CPU; OpenCV releases the GIL meanwhile), so
@@ -47,7 +49,7 @@ class AssistTools:
     # -- box -----------------------------------------------------------------------------
     @property
     def box_active(self) -> bool:
-        return self._edit is not None
+        return self._edit is not None or self._job is not None
 
     def box_outline(self) -> list[Point]:
         if self._box is None:
@@ -55,28 +57,54 @@ class AssistTools:
         y0, x0, y1, x1 = self._box.box
         return [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
 
-    def box(self, doc: MaskDocument, value: int, p0: Point, p1: Point) -> BBox | None:
-        """A new object from the box p0-p1 (one undo step)."""
+    def box(self, doc: MaskDocument, value: int, p0: Point, p1: Point) -> bool:
+        """Start a new object from the box p0-p1 on the worker (GrabCut takes 10-300 ms on a
+        busy CPU); `poll` commits it (one undo step). False: no box to segment."""
         self.end_box()
         if self.image is None or abs(p1[0] - p0[0]) < 2 or abs(p1[1] - p0[1]) < 2:
-            return None
-        self._box = BoxSegmenter(self.image, p0, p1)
-        self._edit = ObjectEdit(doc, value, self._box.window)
-        return self._edit.show(self._box.mask)
+            return False
 
-    def refine(self, p: Point) -> BBox | None:
+        def commit(seg: BoxSegmenter) -> BBox | None:
+            self._box = seg
+            self._edit = ObjectEdit(doc, value, seg.window)
+            return self._edit.show(seg.mask)
+
+        self._job = (self._pool.submit(BoxSegmenter, self.image, p0, p1), commit)
+        return True
+
+    def refine(self, p: Point) -> bool:
         """A click on the last box's object: a click on the object says "not object", one
-        off it says "object" (the person clicks where the mask is wrong)."""
-        if self._box is None or self._edit is None:
-            return None
-        y0, x0, y1, x1 = self._box.window
+        off it says "object" (the person clicks where the mask is wrong). Ignored while the
+        previous one is being computed, or outside the box's window."""
+        if self._box is None or self._edit is None or self._job is not None:
+            return False
+        seg, edit = self._box, self._edit
+        y0, x0, y1, x1 = seg.window
         x, y = int(p[0]), int(p[1])
         if not (x0 <= x < x1 and y0 <= y < y1):
+            return False
+        positive = not bool(seg.mask[y - y0, x - x0])
+        self._job = (self._pool.submit(seg.click, p[0], p[1], positive, SEED_RADIUS), edit.show)
+        return True
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def poll(self, wait: bool = False) -> BBox | None:
+        """Commit the box or click computed on the worker, once it is done (or `wait` for
+        it): the changed box; None while busy or when nothing changed."""
+        if self._job is None or not (wait or self._job[0].done()):
             return None
-        positive = not bool(self._box.mask[y - y0, x - x0])
-        return self._edit.show(self._box.click(p[0], p[1], positive, SEED_RADIUS))
+        future, commit = self._job
+        self._job = None
+        return commit(future.result())
 
     def end_box(self) -> None:
+        # A box or click still being computed is dropped: its result is never committed.
+        if self._job is not None:
+            self._job[0].cancel()
+        self._job: tuple[Future, Callable[[object], BBox | None]] | None = None
         self._box = None
         self._edit = None
 

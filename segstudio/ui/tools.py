@@ -116,10 +116,28 @@ class ToolController(QtCore.QObject):
     def drag_finish(self, p: Point) -> None:
         start, self._box_start = self._box_start, None
         if start is not None and self.document is not None:
-            self.changed.emit(self.assist.box(self.document, self.value, start, p))
-            self.polygon_preview.emit(self.assist.box_outline(), None)
+            if self.assist.box(self.document, self.value, start, p):
+                self._poll_assist()
+            else:
+                self.polygon_preview.emit([], None)
             return
         self._end_stroke()
+
+    def _poll_assist(self) -> None:
+        # GrabCut runs on the assist worker; the GUI thread looks every 10 ms and commits
+        # the result here, on its own thread, so the window never waits for it.
+        bbox = self.assist.poll()
+        if self.assist.busy:
+            QtCore.QTimer.singleShot(10, self._poll_assist)
+            return
+        self.changed.emit(bbox)
+        self.polygon_preview.emit(self.assist.box_outline(), None)
+
+    def finish_assist(self) -> None:
+        """Wait for a box or click being computed and commit it (tests, scripts)."""
+        if self.assist.busy:
+            self.changed.emit(self.assist.poll(wait=True))
+            self.polygon_preview.emit(self.assist.box_outline(), None)
 
     def _preview_box(self, p0: Point, p1: Point) -> None:
         (x0, y0), (x1, y1) = p0, p1
@@ -145,7 +163,8 @@ class ToolController(QtCore.QObject):
             self.set_tool(self._before_pick)
             self.tool_changed.emit(self.tool)
         elif self.tool is Tool.BOX:
-            self.changed.emit(self.assist.refine(p))
+            if self.assist.refine(p):
+                self._poll_assist()
         elif self.tool is Tool.SCISSORS:
             if double:
                 self.finish_polygon()

@@ -62,16 +62,18 @@ def _iou(a, b) -> float:
     return (a & b).sum() / (a | b).sum()
 
 
-def test_box_becomes_the_object_and_a_click_fixes_it(setup):
+def test_box_becomes_the_object_and_a_click_fixes_it(setup, qtbot):
     canvas, tools, doc, obj = setup
     tools.set_tool(Tool.BOX)
     tools.value = 2
     _drag(canvas, [(46, 26), (80, 60), (114, 94)])
+    assert tools.assist.busy or doc.mask.any()           # GrabCut runs off the GUI thread
+    qtbot.waitUntil(lambda: not tools.assist.busy and doc.mask.any(), timeout=5000)
     assert _iou(doc.mask == 2, obj) > 0.9
     assert doc.touched is not None and doc.touched[60, 80]
     assert not canvas.polygon_preview.path().isEmpty()     # the box stays outlined
     _click(canvas, (80.5, 60.5))                           # on the object: takes it away
-    assert doc.mask[60, 80] == 0
+    qtbot.waitUntil(lambda: doc.mask[60, 80] == 0, timeout=5000)
     doc.undo()                                             # the click, then the box
     assert doc.mask[60, 80] == 2
     doc.undo()
@@ -86,6 +88,7 @@ def test_box_respects_paint_only_over(setup):
     tools.value = 2
     tools.drag_start((46, 26), (46, 26))
     tools.drag_finish((114, 94))
+    tools.finish_assist()
     assert (doc.mask[:, 80:] == 3).all()
     assert (doc.mask[obj & (np.arange(W) < 80)] == 2).mean() > 0.9
 
@@ -102,6 +105,16 @@ def test_scissors_anchors_follow_the_edge_and_enter_fills(setup):
     # Four anchors of a disc: a straight polygon would be a square of IoU 0.64.
     assert _iou(doc.mask == 1, obj) > 0.85
     assert not tools.assist.scissors_active and canvas.polygon_preview.path().isEmpty()
+
+
+def test_a_box_dropped_before_it_is_computed_is_never_committed(setup):
+    _canvas, tools, doc, _obj = setup
+    tools.set_tool(Tool.BOX)
+    tools.drag_start((46, 26), (46, 26))
+    tools.drag_finish((114, 94))
+    tools.cancel_polygon()                                 # Esc, undo, another image
+    tools.finish_assist()
+    assert not doc.mask.any() and not tools.assist.busy
 
 
 def test_escape_and_other_tools_cancel_the_scissors(setup):
