@@ -22,6 +22,7 @@ from segstudio.core.editing import MaskDocument
 Point = tuple[float, float]
 BBox = tuple[int, int, int, int]
 SEED_RADIUS = 4.0      # image pixels a refining click marks as object / not object
+PREFETCH_PIXELS = 4_000_000
 
 
 class AssistTools:
@@ -32,17 +33,29 @@ class AssistTools:
         self._edit: ObjectEdit | None = None
         self._job: tuple[Future, Callable[[object], BBox | None]] | None = None
         self._anchors: list[Point] = []
-        # One edge map per anchor, built on a worker thread (a cheapest-path map costs
-        # 50 ms to over a second on a busy 2-core CPU; OpenCV releases the GIL meanwhile), so
-        # a click never stalls the window; until it is ready the preview is a straight edge.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scissors")
+        # GrabCut, the scissors' edge maps (one per anchor) and the regions run on one worker
+        # thread: each costs 50 ms to over a second on the busy 2-core CPU, and OpenCV
+        # releases the GIL meanwhile, so a click never stalls the window. Until a map is
+        # ready the scissors preview a straight edge.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assist")
+        self._prefetch: Future | None = None
         self._maps: list[Future[Scissors]] = []
         self._paths: dict[int, np.ndarray] = {}     # edge i: anchor i to anchor i + 1
 
     def set_image(self, image: np.ndarray | None) -> None:
-        # The edge maps are built when a tool first needs them: opening an image costs nothing.
         self.image = image
         self._regions = None
+        if self._prefetch is not None:
+            self._prefetch.cancel()         # the previous image's, if it has not started
+            self._prefetch = None
+        if image is not None:
+            self._regions = RegionMap(image)
+            if image.shape[0] * image.shape[1] <= PREFETCH_PIXELS:
+                # The regions of a usual image are ready before the first stroke (their first
+                # tile cost 76 ms idle, 0.6 s on the busy CPU, on the GUI thread); a larger
+                # one's tiles are made where the brush goes.
+                self._prefetch = self._pool.submit(self._regions.labels,
+                                                   (0, 0, *image.shape[:2]))
         self.end_box()
         self.cancel_scissors()
 
