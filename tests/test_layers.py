@@ -15,8 +15,8 @@ TORCH = ("torch", "torchvision")
 
 # layer -> the imports it must never make (prefixes)
 FORBIDDEN = {
-    "core": (*QT, *TORCH, "segstudio.models", "segstudio.engine", "segstudio.ui", "segstudio.assist",
-             "segstudio.cli", "segstudio.bench"),
+    "core": (*QT, *TORCH, "segstudio.models", "segstudio.engine", "segstudio.ui",
+             "segstudio.assist", "segstudio.cli", "segstudio.bench"),
     "models": (*QT, "segstudio.engine", "segstudio.ui", "segstudio.cli", "segstudio.bench"),
     "engine": (*QT, "segstudio.ui", "segstudio.cli", "segstudio.bench"),
     "assist": (*QT, *TORCH, "segstudio.models", "segstudio.engine", "segstudio.ui",
