@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]          # (y0, x0, y1, x1), half-open, in image pixels
+SEED_RADIUS = 4.0   # image pixels a click marks as object / not object (window and bench)
 
 
 def _window(shape: tuple[int, int], x0: float, y0: float, x1: float, y1: float) -> Box:
@@ -76,7 +77,8 @@ class BoxSegmenter:
                             interpolation=cv2.INTER_LINEAR) > 0.5
         self.mask = fg
 
-    def click(self, x: float, y: float, positive: bool, radius: float = 3.0) -> np.ndarray:
+    def click(self, x: float, y: float, positive: bool,
+              radius: float = SEED_RADIUS) -> np.ndarray:
         """A seed at image point (x, y): object (positive) or not. Returns the new mask."""
         wy0, wx0, wy1, wx1 = self.window
         if not (wx0 <= x < wx1 and wy0 <= y < wy1):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from segstudio.assist.grabcut import BoxSegmenter
+from segstudio.assist.grabcut import SEED_RADIUS, BoxSegmenter
 from segstudio.assist.regions import RegionMap
 from segstudio.assist.scissors import Scissors
 
@@ -89,7 +89,8 @@ def box_trial(image: np.ndarray, gt: np.ndarray, valid: np.ndarray, max_clicks: 
             break
         x, y, positive, dist = click
         t0 = time.perf_counter()
-        mask = seg.click(x, y, positive, min(max(dist, 1.0), 5.0))
+        # The window's seed, smaller where the error is thinner than it.
+        mask = seg.click(x, y, positive, min(max(dist, 1.0), SEED_RADIUS))
         trial.latencies.append(time.perf_counter() - t0)
         place(mask)
         clicks += 1

@@ -14,14 +14,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from segstudio.assist.commit import ObjectEdit
-from segstudio.assist.grabcut import BoxSegmenter
+from segstudio.assist.grabcut import SEED_RADIUS, BoxSegmenter
 from segstudio.assist.regions import RegionMap
 from segstudio.assist.scissors import Scissors
 from segstudio.core.editing import MaskDocument
 
 Point = tuple[float, float]
 BBox = tuple[int, int, int, int]
-SEED_RADIUS = 4.0      # image pixels a refining click marks as object / not object
 PREFETCH_PIXELS = 4_000_000
 
 
