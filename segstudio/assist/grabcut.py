@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]          # (y0, x0, y1, x1), half-open, in image pixels
-SEED_RADIUS = 4.0   # image pixels a click marks as object / not object (window and bench)
+SEED_RADIUS = 5.0   # image pixels a click marks as object / not object (window and bench)
 
 
 def _window(shape: tuple[int, int], x0: float, y0: float, x1: float, y1: float) -> Box:
