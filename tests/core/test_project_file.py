@@ -65,7 +65,7 @@ def test_bad_project_file_is_one_line_naming_the_key(folder, data, expected) -> 
     ({"epochs": 10**30}, "epochs: 1000"),
     ({"lr": "fast"}, "lr: 'fast' is not a number"),
     ({"lr": -1}, "lr: -1 is outside"),
-    ({"weighting": "magic"}, "is not one of none, median"),
+    ({"weighting": "magic"}, "is not one of auto, none, median"),
     ({"height": True}, "height: True is not a number"),
 ])
 def test_bad_finetune_settings_open_with_defaults(folder, finetune, expected) -> None:

@@ -56,11 +56,12 @@ def test_training_uses_edited_pixels_and_says_so(edited_project, tmp_path, tiny_
     logs = []
     result = train(tiny_config(edited_project, tmp_path / "o", val_fraction=0.3),
                    progress=lambda e: logs.append(e.message) if e.kind == "log" else None)
-    assert result.train_images == 5 and result.status == "finished"
+    # 4 reviewed (2 validate: at least 3 where half still train) + 2 edited, which only train.
+    assert result.train_images == 4 and result.status == "finished"
     assert any("2 edited: their touched pixels only" in m for m in logs)
     off = train(tiny_config(edited_project, tmp_path / "o2", val_fraction=0.3,
                             train_edited=False))
-    assert off.train_images == 3
+    assert off.train_images == 2
 
 
 def test_diverging_loss_stops_the_run_and_writes_no_nan(sample_project, tmp_path, tiny_config,

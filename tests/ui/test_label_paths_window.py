@@ -49,7 +49,9 @@ def test_a_labels_link_out_of_the_project_is_said_and_nothing_is_written_there(
     assert window.session.is_dirty(key)           # kept in memory, marked unsaved
     # Segment is refused before any work, with the same line.
     segment = window.runs.segment
-    monkeypatch.setattr(segment, "active_checkpoint", lambda: tmp_path / "any.safetensors")
+    import segstudio.engine.workflow as workflow
+
+    monkeypatch.setattr(workflow, "active_checkpoint", lambda _p: tmp_path / "any.safetensors")
     assert not segment.start(list(window.session.entries))
     assert len(dialogs.shown) == 2 and "predictions are not saved" in dialogs.shown[-1][1]
     assert "leads outside the project" in dialogs.shown[-1][1]
