@@ -89,7 +89,10 @@ class FinetuneRun(RunController):
                 offer_backbone_download(self.dialog_parent, arch)
                 start = starting_point(project, arch)
             recipe = run_recipe(project, start, settings)
-            self.dock.set_start_note(f"Starts {start.note}: {recipe.describe()}.")
+            # The case in a few words (the whole recipe would give the panel a scroll bar,
+            # seen on a real window); the rest on hover and in the status bar's log line.
+            self.dock.set_start_note(f"Starts {start.note}: {recipe.summary()}.")
+            self.dock.start_note.setToolTip(recipe.describe())
             save_finetune_settings(project, settings)
             set_project_arch(project, arch)
             session.persist()

@@ -73,8 +73,12 @@ class Recipe:
     scale_range: tuple[float, float]
     scale_note: str = ""                  # why the crops are rescaled, when they are
 
+    def summary(self) -> str:
+        """The case in a few words (the panel's note)."""
+        return KIND_WORDS[self.kind]
+
     def describe(self) -> str:
-        """One line for the panel and the CLI."""
+        """One line for the CLI, the run's record and the panel's tooltip."""
         o = self.options
         parts = [KIND_WORDS[self.kind]]
         if self.kind is not StartKind.SCRATCH:
