@@ -8,6 +8,8 @@ One generated file, `tiny-<sha256 prefix>.pth`, served under several routes:
   /endless/<file>    no Content-Length, then the file followed by zeros without end (until the
                      client hangs up): a body that must be cut at the expected size
   /trickle/<file>    the file one byte every `trickle_s` seconds (never trips a socket timeout)
+  /slowstatus/<file> the status line itself one byte every `trickle_s` seconds, then the file
+  /slowheaders/<file> the status line at once, then the headers one byte every `trickle_s`
   anything else      404
 HEAD answers with the same headers and no body. `requests` records (method, path).
 """
@@ -86,8 +88,12 @@ class WeightsServer:
                 server.requests.append((self.command, self.path))
                 route, _, name = self.path.strip("/").partition("/")
                 if name != server.file or route not in ("good", "corrupt", "truncated", "slow",
-                                                        "endless", "trickle"):
+                                                        "endless", "trickle", "slowstatus",
+                                                        "slowheaders"):
                     self.send_error(404)
+                    return
+                if route in ("slowstatus", "slowheaders"):
+                    self._dribble_head(route, body)
                     return
                 data = server.corrupt if route == "corrupt" else server.data
                 self.send_response(200)
@@ -127,5 +133,27 @@ class WeightsServer:
                         self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (cancel): what these tests want
+
+            def _dribble_head(self, route: str, body: bool) -> None:
+                status = b"HTTP/1.1 200 OK\r\n"
+                headers = (b"Content-Type: application/octet-stream\r\n"
+                           b"X-Padding: " + b"x" * 200 + b"\r\n"
+                           + f"Content-Length: {len(server.data)}\r\n\r\n".encode())
+                slow = status + headers if route == "slowstatus" else headers
+                self.close_connection = True
+                try:
+                    if route == "slowheaders":
+                        self.wfile.write(status)
+                        self.wfile.flush()
+                    for i in range(len(slow)):
+                        if server._stop.is_set():
+                            return
+                        self.wfile.write(slow[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(server.trickle_s)
+                    if body:
+                        self.wfile.write(server.data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass   # the client hung up at its deadline
 
         return Handler

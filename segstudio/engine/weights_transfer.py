@@ -26,12 +26,14 @@ from pathlib import Path
 
 from segstudio import __version__
 from segstudio.core.errors import PathError, SegstudioError
+from segstudio.engine.weights_deadline import Deadline
 
 CHUNK = 256 * 1024
 TIMEOUT_S = 30.0          # per socket operation: a stalled server fails instead of hanging
-# A server may dribble a byte every few seconds and never trip TIMEOUT_S: the whole download
-# has a deadline too, generous for a slow line: DEADLINE_BASE_S plus the expected size at
-# MIN_RATE bytes/s (resnet34's 87 MB: 19 minutes; vgg16's 553 MB: 1.6 hours).
+# A server may dribble a byte every few seconds (in its headers too) and never trip TIMEOUT_S:
+# the whole download, from connecting on, has a deadline too (weights_deadline), generous
+# for a slow line: DEADLINE_BASE_S plus the expected size at MIN_RATE bytes/s (resnet34's
+# 87 MB: 19 minutes; vgg16's 553 MB: 1.6 hours).
 DEADLINE_ENV = "SEGSTUDIO_DOWNLOAD_DEADLINE_S"
 DEADLINE_BASE_S = 300.0
 MIN_RATE = 100_000
@@ -92,20 +94,37 @@ def deadline_for(size: int | None) -> float:
     return DEADLINE_BASE_S + (size if size is not None else MAX_UNKNOWN_BYTES) / MIN_RATE
 
 
-def _open(url: str, method: str, timeout: float, target: Path) -> http.client.HTTPResponse:
+def _open(url: str, method: str, timeout: float, target: Path,
+          deadline: Deadline) -> http.client.HTTPResponse:
+    """The response once its status line and headers came, all within `deadline`."""
     request = urllib.request.Request(
         check_url(url), method=method, headers={"User-Agent": f"segstudio/{__version__}"}
     )
     try:
-        return urllib.request.urlopen(request, timeout=timeout)
+        return deadline.opener().open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         raise WeightsFileError(target, f"{url}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
+        if deadline.passed():
+            raise _too_slow(target, url, deadline.limit, None, None) from None
         reason = exc.reason
         text = getattr(reason, "strerror", None) or str(reason)
         raise WeightsUnreachable(target, f"cannot reach {url} ({text})") from None
     except (TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
+        if deadline.passed():   # the timer cut a server that dribbled its headers
+            raise _too_slow(target, url, deadline.limit, None, None) from None
         raise WeightsUnreachable(target, f"cannot reach {url} ({_describe(exc)})") from None
+
+
+def _too_slow(target: Path, url: str, limit: float, done: int | None, total: int | None
+              ) -> WeightsFileError:
+    if done is None:   # still in the status line or the headers
+        came = "the server's headers did not all come"
+    else:
+        came = f"{done:,} of {'?' if total is None else f'{total:,}'} bytes came"
+    return WeightsFileError(
+        target, f"download from {url} did not finish in {limit:g} s ({came}); "
+        f"nothing was kept (a slow server? raise the limit with {DEADLINE_ENV})")
 
 
 def _describe(exc: BaseException) -> str:
@@ -117,7 +136,10 @@ def _describe(exc: BaseException) -> str:
 
 def content_length(url: str, target: Path, timeout: float = 10.0) -> int | None:
     """Size the server announces for `url` (HTTP HEAD), None when it does not say."""
-    with _open(url, "HEAD", timeout, target) as response:
+    # the whole HEAD, headers included, within `timeout`: a dribbling server cannot stall it
+    with Deadline(timeout) as deadline, _open(url, "HEAD", timeout, target, deadline) as response:
+        if deadline.passed():
+            raise _too_slow(target, url, timeout, None, None)
         value = response.headers.get("Content-Length")
     try:
         return int(value) if value is not None else None
@@ -153,9 +175,13 @@ def download_verified(
     another size is refused before the body. `deadline`: seconds for the whole download
     (default `deadline_for(size)`); past it the download stops, reporting how far it got."""
     limit = deadline_for(size) if deadline is None else deadline
-    start = time.monotonic()
     _prepare(dest)
-    with _open(url, "GET", min(timeout, limit), dest) as response:
+    # One deadline from before connecting to the last byte: the headers count too (a server
+    # dribbling its status line never trips the per-read timeout).
+    with Deadline(limit) as watch, _open(url, "GET", min(timeout, limit), dest, watch) \
+            as response:
+        if watch.passed():   # the cut ended the headers early: http.client took what came
+            raise _too_slow(dest, url, limit, None, None)
         announced = _length(response)
         if size is not None and announced not in (None, size):
             raise WeightsFileError(dest, f"{url} announces {announced:,} bytes, expected "
@@ -167,19 +193,20 @@ def download_verified(
         def chunks() -> Iterator[bytes]:
             done = 0
             while True:
-                if time.monotonic() - start > limit:
-                    raise WeightsFileError(
-                        dest, f"download from {url} did not finish in {limit:g} s ({done:,} of "
-                        f"{'?' if total is None else f'{total:,}'} bytes came); nothing was "
-                        f"kept (a slow server? raise the limit with {DEADLINE_ENV})")
+                if watch.passed():
+                    raise _too_slow(dest, url, limit, done, total)
                 try:
-                    # read1: what has arrived, so the deadline is checked while bytes trickle
+                    # read1: what has arrived, so progress is reported while bytes trickle
                     block = read1(min(CHUNK, most + 1 - done))
-                except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                except (TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
+                    if watch.passed():
+                        raise _too_slow(dest, url, limit, done, total) from None
                     raise WeightsFileError(
                         dest, f"download from {url} failed ({_describe(exc)}); nothing was kept"
                     ) from None
                 if not block:
+                    if watch.passed():   # the cut ended the body early, not the server
+                        raise _too_slow(dest, url, limit, done, total)
                     return
                 done += len(block)
                 if done > most:

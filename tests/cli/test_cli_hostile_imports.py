@@ -112,6 +112,18 @@ def test_weights_fetch_endless_and_trickling_servers(capsys, server, monkeypatch
 
 
 @pytest.mark.usefixtures("_cache")
+def test_weights_fetch_from_a_server_dribbling_its_headers(capsys, server, monkeypatch):
+    monkeypatch.setenv(DEADLINE_ENV, "0.5")
+    t0 = time.perf_counter()
+    with registered(server.entry("slowstatus")):
+        code, _, err = run_cli(capsys, "weights", "fetch", "tiny")
+    assert time.perf_counter() - t0 < 3
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "did not finish in 0.5 s" in last and server.file in last
+    assert "Traceback" not in err and cache_files() == []
+
+
+@pytest.mark.usefixtures("_cache")
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_weights_fetch_from_a_mirror_linked_to_dev_zero(capsys, server, tmp_path):
     mirror = tmp_path / "mirror"

@@ -65,6 +65,33 @@ def test_a_server_dribbling_bytes_hits_the_deadline_with_progress(server):
     assert cache_files() == []
 
 
+@pytest.mark.parametrize("route", ["slowstatus", "slowheaders"])
+def test_a_server_dribbling_its_headers_hits_the_deadline(server, route):
+    """The deadline covers connecting and the header phase, not only the body: each byte
+    comes well within the per-read timeout, so only the overall deadline can stop it."""
+    t0 = time.perf_counter()
+    with registered(server.entry(route)), pytest.raises(WeightsFileError) as err:
+        fetch("tiny", deadline=0.6)
+    assert time.perf_counter() - t0 < 3     # the headers alone would take 14 s
+    line = str(err.value)
+    assert "\n" not in line and server.file in line
+    assert "did not finish in 0.6 s" in line and "headers did not all come" in line
+    assert cache_files() == []
+
+
+def test_a_head_request_to_a_dribbling_server_is_bounded(server):
+    t0 = time.perf_counter()
+    with registered(server.entry("slowheaders")), pytest.raises(WeightsFileError) as err:
+        weights.remote_size("tiny", timeout=0.5)
+    assert time.perf_counter() - t0 < 3 and "did not finish in 0.5 s" in str(err.value)
+
+
+def test_a_deadline_passed_before_connecting_is_one_line(server):
+    with registered(server.entry("good")), pytest.raises(WeightsFileError, match="did not"):
+        fetch("tiny", deadline=1e-9)
+    assert cache_files() == []
+
+
 def test_deadline_from_the_environment(server, monkeypatch):
     monkeypatch.setenv(weights_transfer.DEADLINE_ENV, "0.4")
     with registered(server.entry("trickle")), pytest.raises(WeightsFileError, match=r"0\.4 s"):
