@@ -155,7 +155,8 @@ def test_cancel_stops_a_running_transfer(window, qtbot, tmp_path, monkeypatch):
     assert dialog.format.isEnabled()
 
 
-def test_import_opens_the_new_project(window, qtbot, tmp_path):
+def test_import_opens_the_new_project(window, qtbot, tmp_path, dialogs):
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Yes   # create the new folder
     export_labels(window.session.project.root, "cvat-mask", tmp_path / "task.zip")
     dialog = _open(window, qtbot, "&Import labels…")
     dialog.format.setCurrentIndex(dialog.format.findData("cvat-mask"))

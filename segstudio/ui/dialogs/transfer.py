@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pyqtgraph.Qt import QtWidgets
 
+from segstudio.ui.dialogs.path_edit import PathEdit
 from segstudio.ui.dialogs.progress import TransferDialog
 
 EXPORT_CHOICES = (
@@ -48,7 +49,7 @@ class ExportDialog(TransferDialog):
         self.format = QtWidgets.QComboBox()
         for value, text in EXPORT_CHOICES:
             self.format.addItem(text, value)
-        self.out = QtWidgets.QLineEdit()
+        self.out = PathEdit()   # holds a suggestion: a typed path replaces it
         browse_out = QtWidgets.QPushButton("Browse…")
         browse_out.clicked.connect(self._browse_out)
         self.include_all = QtWidgets.QCheckBox(
@@ -167,7 +168,7 @@ class ImportDialog(TransferDialog):
         self.labels.setPlaceholderText("labelme labels.txt (optional)")
         pick_labels = QtWidgets.QPushButton("Browse…")
         pick_labels.clicked.connect(self._browse_labels)
-        self.target = QtWidgets.QLineEdit()
+        self.target = PathEdit()   # holds a suggestion: a typed path replaces it
         self.target.setPlaceholderText("a new folder, or a project to extend")
         pick_target = QtWidgets.QPushButton("Browse…")
         pick_target.clicked.connect(lambda: self._pick_dir(self.target, "Project folder"))
@@ -228,6 +229,19 @@ class ImportDialog(TransferDialog):
             p = Path(src)
             self.target.setText(str(p.parent / f"{p.stem}-project"))
 
+    def _may_create(self, target: Path) -> bool:
+        """A folder that does not exist is made only when the user says so, naming it in
+        full: a mistyped path then shows before anything is written."""
+        buttons = QtWidgets.QMessageBox.StandardButton
+        answer = QtWidgets.QMessageBox.question(
+            self, "Import labels",
+            f"{target} does not exist. Create it as a new project and import into it?",
+            buttons.Yes | buttons.No, buttons.No)
+        if answer != buttons.Yes:
+            self.say(f"not importing: {target} was not created")
+            return False
+        return True
+
     def _class_map(self) -> dict[str, str] | None:
         pairs = {}
         for part in self.mapping.text().split(";"):
@@ -245,16 +259,21 @@ class ImportDialog(TransferDialog):
 
         from segstudio.core.formats import import_labels
 
-        source, target = self.source.text().strip(), self.target.text().strip()
-        if not source or not target:
+        source, target = self.source.text().strip(), self.target.path()
+        if not source or target is None:
             self.say("choose the source and the project folder")
+            return None
+        if not target.is_absolute():
+            # Relative to what? The window's working folder means nothing to the user.
+            self.say(f"{target}: give the project folder's full path (or Browse…)")
             return None
         class_map = self._class_map()
         if class_map is None:
             return None
+        if not target.exists() and not self._may_create(target):
+            return None
         window = self.window_
-        if window.session is not None and Path(target).expanduser().resolve() == \
-                window.session.project.root:
+        if window.session is not None and target.resolve() == window.session.project.root:
             # Importing into the open project: save its labels, stop its runs (asking first);
             # the window reopens it afterwards (the dialog is modal, so nothing else writes
             # meanwhile).
@@ -268,7 +287,7 @@ class ImportDialog(TransferDialog):
             window.runs.cancel_all(wait=True)
         images = self.images.text().strip() or None
         labels = self.labels.text().strip() if self.fmt() == "labelme" else ""
-        return partial(import_labels, source, self.fmt(), Path(target).expanduser(),
+        return partial(import_labels, source, self.fmt(), target,
                        images=images, labels=labels or None, link=self.link.isChecked(),
                        overwrite_reviewed=self.overwrite.isChecked(), class_map=class_map,
                        map_by_name=self.classes.currentData() == "by-name")
