@@ -44,6 +44,8 @@ def train_project(args: argparse.Namespace) -> int:
         print(f"segstudio train: warning: {line}", file=sys.stderr)
     if project.read_only:
         raise UsageError(f"{project.root}: read-only folder; train with --out DIR instead")
+    if (link := project.checkpoints_problem()) is not None:
+        raise UsageError(link)   # the run's weights would be written where the link leads
     resume = None
     if args.resume:
         stopped = [r for r in run_records(project) if resumable(project, r)]

@@ -82,8 +82,12 @@ class Project(RecordStore):
         else:
             project = cls(root, root, root / "labels")
         project._load()
-        remove_orphan_temps(project.root, project.checkpoints_dir,
-                            trees=(project.labels_dir, project.store_dir))
+
+        def ours(*folders: Path) -> tuple[Path, ...]:   # never clean through a link out
+            return tuple(f for f in folders if write_guard.leads_out(f, root) is None)
+
+        remove_orphan_temps(project.root, *ours(project.checkpoints_dir),
+                            trees=ours(project.labels_dir, project.store_dir))
         return project
 
     @property
@@ -381,6 +385,12 @@ class Project(RecordStore):
         for sub in sorted(subs):
             folders += [self.labels_dir / sub, self.root / touched_rel(sub)]
         return write_guard.first_problem(folders, self.root)
+
+    def checkpoints_problem(self, run: Path | None = None) -> str | None:
+        """`link_problem` for checkpoints/ (and the run folder `run` in it), where fine-tunes
+        write and runs are deleted: one line when a link takes it out of the project."""
+        return write_guard.first_problem([self.checkpoints_dir, *([run] if run else [])],
+                                         self.root)
 
     def check_shape(self, entry: ImageEntry, mask: np.ndarray) -> None:
         h, w = imageio.image_size(entry.path)

@@ -36,3 +36,34 @@ def test_segment_in_place_refuses_a_labels_link_out_of_the_project(capsys, cli_p
     assert code == 2 and "labels: folder link leads outside the project" in line
     assert str(outside) in line
     assert sorted(p.name for p in outside.iterdir()) == before
+
+
+def _checkpoints_linked_out(cli_project, tmp_path):
+    root = shutil.copytree(cli_project, tmp_path / "proj")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "theirs.txt").write_text("not segstudio's")
+    (root / "checkpoints").symlink_to(outside, target_is_directory=True)
+    return root, outside
+
+
+def test_train_in_place_refuses_a_checkpoints_link_out_of_the_project(capsys, cli_project,
+                                                                      tmp_path):
+    root, outside = _checkpoints_linked_out(cli_project, tmp_path)
+    doc = (root / "segstudio.json").read_bytes()
+    code, _, err = run_cli(capsys, "train", root, "--steps", "1")
+    line = one_line_error(err)
+    assert code == 2 and "checkpoints: folder link leads outside the project" in line
+    assert "Traceback" not in err and str(outside) in line
+    assert [p.name for p in outside.iterdir()] == ["theirs.txt"]
+    assert (root / "segstudio.json").read_bytes() == doc      # settings not written either
+
+
+def test_segment_in_place_writes_nothing_through_a_checkpoints_link(capsys, cli_project,
+                                                                    enet_ckpt, tmp_path):
+    # segment reads models and writes labels only: the link is followed for reading alone
+    root, outside = _checkpoints_linked_out(cli_project, tmp_path)
+    code, out, err = run_cli(capsys, "segment", root, "--checkpoint", enet_ckpt)
+    assert code == 0, err
+    assert "1 new prediction" in out
+    assert [p.name for p in outside.iterdir()] == ["theirs.txt"]

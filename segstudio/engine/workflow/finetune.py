@@ -183,6 +183,12 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
 
     emit = progress or (lambda _e: None)
     say = log or (lambda m: emit(TrainEvent("log", message=m)))
+    # checkpoints/ (or the run's folder) a link takes out of the project: refused before
+    # anything is written, as labels/ is (the run would write its weights there)
+    link = project.checkpoints_problem(
+        None if resume is None else project.checkpoint_path(resume).parent)
+    if link is not None:
+        raise ProjectError(link)
     active = active_checkpoint(project)
     if resume is not None:
         out_dir = project.checkpoint_path(resume).parent

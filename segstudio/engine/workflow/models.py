@@ -274,6 +274,10 @@ def delete_run(project: Project, path: str | Path) -> Path | None:
     if record_status(rec) == "running":
         raise ProjectError(f"{rec.get('name') or target}: still training; cancel it first")
     folder = run_folder(project, target)
+    # run_folder judges by real paths: through a checkpoints/ link out of the project it would
+    # delete a folder elsewhere. Refused, nothing changed.
+    if folder is not None and (link := project.checkpoints_problem()) is not None:
+        raise ProjectError(f"{link}; the run was not deleted")
     project.checkpoints[:] = [r for r in project.checkpoints if r is not rec]
     project.save()
     if folder is None:
