@@ -79,6 +79,23 @@ def test_export_force_through_a_folder_link_is_refused(capsys, cli_project, tmp_
     assert (elsewhere / "x" / "a.png").read_bytes() == b"mine"
 
 
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_export_to_a_destination_that_is_a_link_is_refused(capsys, cli_project, tmp_path,
+                                                           force):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.png").write_bytes(b"mine")
+    out = tmp_path / "out"
+    out.symlink_to(elsewhere, target_is_directory=True)
+    code, _, err = run_cli(capsys, "export", cli_project, "--format", "voc", "--out", out,
+                           *force)
+    line = one_line(err)
+    assert code == 2 and "Traceback" not in err
+    assert str(out) in line and "is a link" in line and str(elsewhere) in line
+    assert [p.name for p in elsewhere.iterdir()] == ["keep.png"]
+    assert (elsewhere / "keep.png").read_bytes() == b"mine"
+
+
 @pytest.fixture
 def _cache(torch_home):
     """An empty hub cache, no mirror from the environment."""

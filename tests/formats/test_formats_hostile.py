@@ -158,3 +158,42 @@ def test_rle_decoding_matches_before_on_a_long_string(monkeypatch):
     poly = list(rng.uniform(-20, 920, 400))
     ref_poly = cocomask.decode(cocomask.merge(cocomask.frPyObjects([poly], 700, 900)))
     np.testing.assert_array_equal(rle.polygons_to_mask([poly], 700, 900), ref_poly.astype(bool))
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_export_to_a_destination_that_is_itself_a_link_is_refused(tricky, tmp_path, force,
+                                                                  as_zip):
+    elsewhere = tmp_path / ("elsewhere.zip" if as_zip else "elsewhere")
+    if as_zip:
+        elsewhere.write_bytes(b"mine")
+    else:
+        elsewhere.mkdir()
+        (elsewhere / "keep.png").write_bytes(b"mine")
+    out = tmp_path / ("out.zip" if as_zip else "out")
+    out.symlink_to(elsewhere, target_is_directory=not as_zip)
+    with pytest.raises(SegstudioError) as exc:
+        export_labels(tricky, "voc", out, force=force)
+    line = str(exc.value)
+    assert "\n" not in line and str(out) in line and "is a link" in line
+    assert str(elsewhere) in line           # says the real path to give instead
+    if as_zip:
+        assert elsewhere.read_bytes() == b"mine"
+    else:
+        assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.png"]
+    assert out.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([elsewhere.name, out.name,
+                                                             "project"])
+
+
+def test_export_force_replaces_a_file_link_not_the_file_it_leads_to(tricky, tmp_path):
+    out = tmp_path / "out"
+    export_labels(tricky, "voc", out)
+    rel = next(p for p in (out / "SegmentationClass").rglob("*.png")).relative_to(out)
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"mine")
+    (out / rel).unlink()
+    (out / rel).symlink_to(outside)
+    export_labels(tricky, "voc", out, force=True)
+    assert outside.read_bytes() == b"mine"                 # the link was replaced, not it
+    assert not (out / rel).is_symlink() and (out / rel).stat().st_size > 4

@@ -47,6 +47,13 @@ class ExportTarget:
         self.before: set[str] = set()
         self._zip: zipfile.ZipFile | None = None
         self._tmp: Path | None = None
+        if self.out.is_symlink():
+            # The destination itself a link (to a folder or a file): refused rather than
+            # followed, so --force never replaces files where a link leads; the real path
+            # given instead is the person's explicit choice.
+            real = os.path.realpath(self.out)
+            raise FormatError(self.out, f"is a link (to {real}); an export never writes "
+                              f"through a link: give {real} itself to export there")
         if as_zip:
             if self.out.is_dir():
                 raise FormatError(self.out, "is a folder; give a .zip file name for the archive")
