@@ -191,13 +191,15 @@ def zip_fat_image(tmp: Path) -> Case:
 
 
 def _patch_member(path: Path, name: str, *, flag: int | None = None,
-                  method: int | None = None) -> None:
-    """Rewrite a member's flags / compression method in both of its zip headers (zipfile
-    cannot write an encrypted or Deflate64 member)."""
+                  method: int | None = None, size: int | None = None,
+                  crc: int | None = None) -> None:
+    """Rewrite a member's flags / compression method / declared (uncompressed) size in both
+    of its zip headers (zipfile cannot write an encrypted, Deflate64 or lying member)."""
     data = bytearray(path.read_bytes())
     encoded = name.encode()
-    for sig, flag_at, method_at, name_at in ((b"PK\x03\x04", 6, 8, 30),
-                                            (b"PK\x01\x02", 8, 10, 46)):
+    for sig, flag_at, method_at, crc_at, name_at in ((b"PK\x03\x04", 6, 8, 14, 30),
+                                                    (b"PK\x01\x02", 8, 10, 16, 46)):
+        size_at = crc_at + 8   # CRC-32, compressed size, uncompressed size
         start = 0
         while (i := data.find(sig, start)) >= 0:
             start = i + 4
@@ -206,6 +208,10 @@ def _patch_member(path: Path, name: str, *, flag: int | None = None,
                     data[i + flag_at:i + flag_at + 2] = struct.pack("<H", flag)
                 if method is not None:
                     data[i + method_at:i + method_at + 2] = struct.pack("<H", method)
+                if size is not None:
+                    data[i + size_at:i + size_at + 4] = struct.pack("<I", size)
+                if crc is not None:
+                    data[i + crc_at:i + crc_at + 4] = struct.pack("<I", crc)
     path.write_bytes(bytes(data))
 
 
@@ -225,6 +231,35 @@ def zip_deflate64(tmp: Path) -> Case:
     path = _zip(tmp / "task.zip", members)
     _patch_member(path, "task/SegmentationClass/d64.png", method=9)
     return Case(path, "cvat-mask", ["d64.png", "method 9"], imported=1)
+
+
+def _size_lie(tmp: Path, folder: str, crc: bool = False) -> Case:
+    # A 40x32 PNG and 200 MB of zeros (200 KB deflated) whose headers say 100 bytes: the
+    # declared size passes every check, so only the bound on what is read can hold. `crc`:
+    # the size says 40 and the CRC is forged to that of the first 40 bytes, so the read itself
+    # succeeds and returns a PNG cut in its middle.
+    colour = np.zeros((H, W, 3), np.uint8)
+    name = f"task/{folder}/lie.png"
+    members = _cvat_members(**{"task/SegmentationClass/lie.png": png(colour),
+                               "task/JPEGImages/lie.png": image_png()})
+    members[name] += bytes(200 << 20)
+    path = _zip(tmp / "task.zip", members)
+    cut = 40 if crc else 100
+    _patch_member(path, name, size=cut, crc=zlib.crc32(members[name][:cut]) if crc else None)
+    return Case(path, "cvat-mask", ["lie.png", "not a readable PNG" if crc else "zip member"],
+                imported=1)
+
+
+def zip_mask_size_lie(tmp: Path) -> Case:
+    return _size_lie(tmp, "SegmentationClass")
+
+
+def zip_image_size_lie(tmp: Path) -> Case:
+    return _size_lie(tmp, "JPEGImages")
+
+
+def zip_size_and_crc_lie(tmp: Path) -> Case:
+    return _size_lie(tmp, "SegmentationClass", crc=True)
 
 
 # ----- labelme --------------------------------------------------------------------------------
@@ -274,5 +309,6 @@ def labelme_nested(tmp: Path) -> Case:
 CASES: dict[str, Callable[[Path], Case]] = {f.__name__: f for f in (
     rle_wrap, rle_over_int64, rle_huge_string, nan_box, duplicate_image_ids,
     duplicate_category_ids, category_id_list, coco_nested, zip_absolute_entry, zip_mask_bomb,
-    zip_palette_bomb, zip_fat_image, zip_encrypted, zip_deflate64, labelme_nan,
+    zip_palette_bomb, zip_fat_image, zip_encrypted, zip_deflate64, zip_mask_size_lie,
+    zip_image_size_lie, zip_size_and_crc_lie, labelme_nan,
     labelme_type_list, labelme_bomb, labelme_nested)}

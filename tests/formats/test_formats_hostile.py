@@ -47,7 +47,8 @@ def test_hostile_import_is_one_line_naming_the_file_and_item(tmp_path, name):
 # Peak memory above the state after imports, in a child process (tests.hostile.probe): each of
 # these took gigabytes before.
 @pytest.mark.parametrize("name", ["rle_huge_string", "zip_mask_bomb", "zip_palette_bomb",
-                                  "labelme_bomb", "zip_fat_image"])
+                                  "labelme_bomb", "zip_fat_image", "zip_mask_size_lie",
+                                  "zip_image_size_lie"])
 def test_bombs_stay_in_bounded_memory(tmp_path, name):
     case = CASES[name](tmp_path)
     setup = "from segstudio.core.formats import import_labels"
@@ -56,6 +57,36 @@ def test_bombs_stay_in_bounded_memory(tmp_path, name):
     assert got["error"] is None, got
     # the 50 MB string itself is parsed (50 MB, and its ASCII copy): nothing is decoded from it
     assert got["extra_mb"] < 250, got
+
+
+def test_a_member_read_stops_at_the_limit_whatever_its_header_says(tmp_path):
+    """read_member's own bound on what is read, not zipfile's: a member stream that yields
+    more than its header declared (as a zip library that trusted the data would) is cut at
+    limit + 1 bytes and refused; the bytes past it are never requested."""
+    import io
+    import zipfile
+
+    from segstudio.core.formats.guards import read_member
+
+    requested = []
+
+    class Endless(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            requested.append(n)
+            return bytes(n if n >= 0 else 1 << 30)
+
+    class LyingZip:
+        def open(self, info):
+            return Endless()
+
+    info = zipfile.ZipInfo("task/SegmentationClass/lie.png")
+    info.file_size = 100                                 # what the header claims
+    with pytest.raises(SegstudioError, match="inflates past the limit of 1,000"):
+        read_member(LyingZip(), info, tmp_path / "t.zip" / info.filename, limit=1000)
+    assert requested == [1001]
 
 
 def test_polygons_and_boxes_far_outside_are_clipped_not_allocated(tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import reprlib
 import zipfile
 import zlib
@@ -162,7 +163,9 @@ def open_png(data: bytes | Path, where: Path,
     except SegstudioError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
-        raise FormatError(where, f"not a readable PNG ({e})") from None
+        # Pillow names an in-memory file "<_io.BytesIO object at 0x...>": noise in the line
+        text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(e)) or type(e).__name__
+        raise FormatError(where, f"not a readable PNG ({text})") from None
 
 
 def _check_size(width: int, height: int, where: Path,
