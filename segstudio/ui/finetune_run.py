@@ -160,8 +160,8 @@ class FinetuneRun(RunController):
         name = rec.get("name", "the run")
         path = "" if result.best is None else str(self.session.project.checkpoint_path(rec))
         if result.status == "cancelled":
-            self.dock.status.setText(f"cancelled: {name} kept, resumable from the Model panel"
-                                     if path else "cancelled")
+            self.dock.status.setText(f"cancelled: {name} kept; resume it from the Model "
+                                     "panel's ⋯ menu" if path else "cancelled")
         elif result.status == "diverged":
             self.dock.status.setText(f"diverged: {result.message}")
             self.notify.error(f"{name}: {result.message}", dialog=True)

@@ -96,13 +96,15 @@ def test_a_stopped_run_resumes_from_the_model_panel(window, qtbot, sample_root, 
         window.finetune.start_button.click()
         qtbot.waitUntil(lambda: any(e >= 1 for e in window.finetune._epochs), timeout=60_000)
         window.finetune.cancel_button.click()
-    assert "resumable" in window.finetune.status.text()
+    assert "resume it from the Model panel" in window.finetune.status.text()
     choice = next(c for c in window.model_dock._choices if c.status == "cancelled")
-    index = window.model_dock.checkpoint.findData(str(choice.path))
-    window.model_dock.checkpoint.setCurrentIndex(index)
-    assert window.model_dock.resume_button.isVisibleTo(window.model_dock)
+    assert choice.resumable and not choice.active
+    # Resume is in the ⋯ menu: the run need not be made the active model first.
+    menu = window.model_dock.runs_menu
+    menu.aboutToShow.emit()
+    resume = next(a.menu() for a in menu.actions() if a.text() == "Re&sume")
     with qtbot.waitSignal(window.runs.train_finished, timeout=180_000) as sig:
-        window.model_dock.resume_button.click()
+        resume.actions()[0].trigger()
     assert sig.args[0]
     # One verdict in the panel's words, not the engine's "(not) made active:" head again.
     status = window.finetune.status.text()

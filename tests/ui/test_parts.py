@@ -145,14 +145,15 @@ def test_model_dock_lists_choices_with_the_active_one_marked(qtbot, tmp_path):
     a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
     dock.set_choices([
         ModelChoice(a, "enet #2", "run", "enet", "cancelled", 0.4, note="cancelled at 3",
-                    record={"name": "enet #2"}),
+                    record={"name": "enet #2"}, resumable=True),
         ModelChoice(b, "enet #1", "run", "enet", active=True, record={"name": "enet #1"}),
     ])
     assert dock.current_checkpoint() == b
     assert dock.checkpoint.currentText().startswith("●")
     dock.checkpoint.setCurrentIndex(dock.checkpoint.findData(str(a)))
     assert dock.note.text() == "cancelled at 3"
-    assert dock.resume_button.isVisibleTo(dock)
+    dock.runs_menu.aboutToShow.emit()
+    assert [a.text() for a in dock.runs_menu.actions()] == ["&Rename", "&Delete", "Re&sume"]
     picked = []
     dock.checkpoint_changed.connect(picked.append)
     dock.checkpoint.activated.emit(dock.checkpoint.findData(str(a)))

@@ -79,3 +79,58 @@ def test_1_a_relative_project_path_is_refused_with_the_way_out(
     dialog.target.setText("relative/project")
     dialog.start_button.click()
     assert "full path" in dialog.result.toPlainText() and not dialogs.shown
+
+
+# 2 -------------------------------------------------------------------------------------
+def test_2_a_stopped_run_resumes_from_the_runs_menu_without_becoming_active(qtbot, tmp_path):
+    from segstudio.engine.workflow.models import ModelChoice
+    from segstudio.ui.docks.model import ModelDock
+
+    dock = ModelDock()
+    qtbot.addWidget(dock)
+    stopped, active = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    dock.set_choices([
+        ModelChoice(stopped, "enet #2", "run", "enet", "cancelled", record={"name": "enet #2"},
+                    resumable=True),
+        ModelChoice(active, "enet #1", "run", "enet", active=True, record={"name": "enet #1"}),
+    ])
+    dock.runs_menu.aboutToShow.emit()
+    resume = next(a.menu() for a in dock.runs_menu.actions() if a.text() == "Re&sume")
+    assert [a.text() for a in resume.actions()] == ["enet #2"]   # only the resumable one
+    asked, chosen = [], []
+    dock.resume.connect(asked.append)
+    dock.checkpoint_changed.connect(chosen.append)
+    resume.actions()[0].trigger()
+    assert asked == [{"name": "enet #2"}]
+    assert not chosen and dock.current_checkpoint() == active    # the active model stays
+
+
+# 3 -------------------------------------------------------------------------------------
+def test_3_a_run_the_user_chose_after_the_verdict_no_longer_says_it_was_kept_inactive():
+    from segstudio.engine.workflow.models import describe_run
+
+    record = {"status": "finished", "miou": 0.40, "baseline_miou": 0.45,
+              "note": "not made active: val mIoU 40.0% is below the active model's 45.0% on "
+                      "the same images; you can still choose it",
+              "verdict": {"activated": False, "why": "val mIoU 40.0% is below the active "
+                          "model's 45.0% on the same images; you can still choose it"}}
+    assert "you can still choose it" in describe_run(record)
+    chosen = describe_run(record, active=True)
+    assert "you can still choose it" not in chosen and "not made active" not in chosen
+    assert "active by your choice" in chosen and "below the active model's 45.0%" in chosen
+
+
+def test_3_the_model_note_keeps_its_height_and_shows_the_rest_on_hover(
+        make_window, sample_root):
+    w = make_window(sample_root)
+    dock = w.model_dock
+    QtWidgets.QApplication.processEvents()
+    heights = (dock.height(), w.palette.height(), dock.note.height())
+    long = "val mIoU 40.0% (was 45.0% before); " + "not made active: below the active " * 8
+    dock.note.setText(long)
+    for _ in range(5):
+        QtWidgets.QApplication.processEvents()
+    assert (dock.height(), w.palette.height(), dock.note.height()) == heights
+    shown = dock.note.shown_text()
+    assert shown.count("\n") <= 1 and shown.endswith("…")
+    assert dock.note.toolTip() == long and dock.note.text() == long

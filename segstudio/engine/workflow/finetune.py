@@ -26,7 +26,7 @@ from segstudio.core.errors import ProjectError
 from segstudio.core.project import Project
 from segstudio.engine.workflow.models import (
     active_checkpoint,
-    record_status,
+    resumable,
     run_records,
     set_active,
 )
@@ -157,15 +157,6 @@ class FinetuneOutcome:
 def _run_name(project: Project, arch: str) -> str:
     n = 1 + sum(1 for r in project.checkpoints if r.get("arch") == arch and "status" in r)
     return f"{arch} #{n}"
-
-
-def resumable(project: Project, record: dict) -> bool:
-    """A stopped run that can continue: its training state was saved at an epoch end."""
-    if record_status(record) not in ("cancelled", "interrupted"):
-        return False
-    from segstudio.engine.train_types import STATE_FILE
-
-    return (project.checkpoint_path(record).parent / STATE_FILE).is_file()
 
 
 def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None = None, *,

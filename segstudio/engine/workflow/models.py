@@ -144,14 +144,25 @@ class ModelChoice:
     usable: bool = True          # has weights to predict with
     note: str = ""               # why it is not active, what happened
     record: dict | None = None
+    resumable: bool = False      # a stopped run whose training state can continue
+
+
+def resumable(project: Project, record: dict) -> bool:
+    """A stopped run that can continue: its training state was saved at an epoch end."""
+    if record_status(record) not in ("cancelled", "interrupted"):
+        return False
+    from segstudio.engine.train_types import STATE_FILE
+
+    return (project.checkpoint_path(record).parent / STATE_FILE).is_file()
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
-def describe_run(record: dict) -> str:
-    """One line on a run: its figures and what became of it."""
+def describe_run(record: dict, active: bool = False) -> str:
+    """One line on a run: its figures and what became of it. `active`: the run is the
+    project's active model now, so a verdict that kept it inactive is history, not news."""
     status = record_status(record)
     miou, start = record.get("miou"), record.get("baseline_miou", record.get("start_miou"))
     text = f"val mIoU {_pct(miou)}"
@@ -162,9 +173,17 @@ def describe_run(record: dict) -> str:
         text += f"; {status} after epoch {done}"
     elif status not in ("finished", "imported"):
         text += f"; {status}"
-    if record.get("note"):
-        text += f"; {record['note']}"
     verdict = record.get("verdict") or {}
+    note = record.get("note") or ""
+    if active and verdict and not verdict.get("activated"):
+        # The user chose it after the fine-tune kept it inactive: "not made active ... you
+        # can still choose it" would say the opposite of what the list shows (issue 19).
+        head, _, _ = note.partition("not made active")
+        why = str(verdict.get("why", "")).replace("; you can still choose it", "")
+        note = head + "active by your choice" + (f" (the fine-tune had kept it inactive: "
+                                                 f"{why})" if why else "")
+    if note:
+        text += f"; {note.strip('; ')}"
     if verdict.get("activated") and isinstance(verdict.get("certainty"), dict):
         # (A run kept inactive has the same figures in its note already.)
         from segstudio.engine.certainty import Certainty
@@ -195,7 +214,8 @@ def model_choices(project: Project) -> list[ModelChoice]:
         label = f"{name} · {created}{flag} · mIoU {_pct(miou)}"
         out.append(ModelChoice(
             path, label, "run", rec.get("arch"), status, miou, rec.get("start_miou"),
-            rec.get("baseline_miou"), is_active(path), path.is_file(), describe_run(rec), rec))
+            rec.get("baseline_miou"), is_active(path), path.is_file(),
+            describe_run(rec, is_active(path)), rec, resumable(project, rec)))
     shipped = shipped_checkpoint()
     if shipped is not None:
         out.append(ModelChoice(shipped, "ENet, CamVid road scenes (shipped)", "shipped", "enet",

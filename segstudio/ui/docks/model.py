@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+
+from segstudio.ui.docks.elided import ElidedNote
 
 CHOOSE_FILE = "__choose__"
 NO_MODEL = "(none fits yet)"
@@ -30,28 +32,6 @@ def format_eta(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds} s left"
     return f"{seconds // 60} min {seconds % 60:02d} s left"
-
-
-class WrapLabel(QtWidgets.QLabel):
-    """A word-wrapped label whose minimum height is the height of its lines at its width:
-    layouts (and dock areas) that ignore height-for-width then still leave it room."""
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__(text)
-        self.setWordWrap(True)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self._fit()
-
-    def _fit(self) -> None:
-        need = self.heightForWidth(self.width()) if self.text() and self.width() > 0 else 0
-        if need != self.minimumHeight():
-            self.setMinimumHeight(max(need, 0))
 
 
 def run_name(choice) -> str:
@@ -82,7 +62,7 @@ class ModelDock(QtWidgets.QDockWidget):
         form = QtWidgets.QFormLayout()
         outer.addLayout(form)
         # The panel never takes more height than its content: the spare goes to Classes and
-        # Fine-tune. The note counts its wrapped lines (WrapLabel), so nothing is squashed.
+        # Fine-tune. The note has a fixed height (ElidedNote), so nothing is squashed.
         body.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
                            QtWidgets.QSizePolicy.Policy.Maximum)
         self.arch = QtWidgets.QComboBox()
@@ -96,18 +76,15 @@ class ModelDock(QtWidgets.QDockWidget):
         self.checkpoint.setMinimumContentsLength(10)
         self.checkpoint.activated.connect(self._checkpoint_activated)
         self.checkpoint.currentIndexChanged.connect(self._show_note)
-        self.note = WrapLabel("")
-        self.note.setWordWrap(True)
-        self.resume_button = QtWidgets.QPushButton("Resume this run")
-        self.resume_button.setToolTip("Continue a cancelled or interrupted fine-tune from its "
-                                      "last finished epoch")
-        self.resume_button.clicked.connect(self._resume_clicked)
-        self.resume_button.setVisible(False)
+        # Two lines at most, always there: a note that comes and goes (or a Resume button
+        # that did) changed the panel's height and took rows from Classes. Resume is in
+        # the ⋯ menu.
+        self.note = ElidedNote(2)
         self.device = QtWidgets.QLabel("…")
         self.device.setWordWrap(True)
         self.runs_button = QtWidgets.QToolButton()
         self.runs_button.setText("⋯")
-        self.runs_button.setToolTip("Rename or delete this project's fine-tune runs")
+        self.runs_button.setToolTip("Resume, rename or delete this project's fine-tune runs")
         self.runs_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
         self.runs_menu = QtWidgets.QMenu(self)
         self.runs_menu.aboutToShow.connect(self._fill_runs_menu)
@@ -122,7 +99,6 @@ class ModelDock(QtWidgets.QDockWidget):
         form.addRow("Network", self.arch)
         form.addRow("Model", model_row)
         form.addRow(self.note)
-        form.addRow(self.resume_button)
         form.addRow("Device", self.device)
         # Inference scale: auto resizes each image so objects have the size the model learnt
         # (engine.scale); native never resizes; a factor is the user's own.
@@ -217,10 +193,6 @@ class ModelDock(QtWidgets.QDockWidget):
             self.note.setText(NO_MODEL_NOTE)
         else:
             self.note.setText("" if choice is None else choice.note)
-        self.note.setVisible(bool(self.note.text()))   # no empty row in the form
-        record = None if choice is None else choice.record
-        self.resume_button.setVisible(bool(record) and choice.status in ("cancelled",
-                                                                          "interrupted"))
 
     # -- runs: rename, delete ------------------------------------------------------------
     def runs(self) -> list:
@@ -237,6 +209,20 @@ class ModelDock(QtWidgets.QDockWidget):
         delete = self.runs_menu.addMenu("&Delete")
         for choice in runs:
             self._add_run_actions(rename, delete, choice)
+        # Resuming needs no detour through the list: choosing a stopped run would make it
+        # the active model, which is not what "continue training it" means (issue 19).
+        stopped = [c for c in runs if c.resumable]
+        if stopped:
+            resume = self.runs_menu.addMenu("Re&sume")
+            resume.setToolTipsVisible(True)
+            for choice in stopped:
+                self._add_resume_action(resume, choice)
+
+    def _add_resume_action(self, menu: QtWidgets.QMenu, choice) -> QtGui.QAction:
+        act = menu.addAction(run_name(choice))
+        act.setToolTip("continue the fine-tune from its last finished epoch")
+        act.triggered.connect(lambda _c=False, c=choice: self.resume.emit(c.record))
+        return act
 
     def _add_run_actions(self, rename: QtWidgets.QMenu, delete: QtWidgets.QMenu,
                          choice) -> None:
@@ -264,6 +250,9 @@ class ModelDock(QtWidgets.QDockWidget):
         acts = menu.actions()
         acts[0].setText("Rename " + acts[0].text())
         acts[1].setText("Delete " + acts[1].text())
+        if choice.resumable:
+            act = self._add_resume_action(menu, choice)
+            act.setText("Resume " + act.text())
         self.checkpoint.hidePopup()
         menu.exec(where)
 
@@ -272,11 +261,6 @@ class ModelDock(QtWidgets.QDockWidget):
             self, "Rename run", "New name of the run:", text=run_name(choice))
         if ok and name.strip():
             self.rename_run.emit(choice.record, name.strip())
-
-    def _resume_clicked(self) -> None:
-        choice = self.current_choice()
-        if choice is not None and choice.record is not None:
-            self.resume.emit(choice.record)
 
     def _checkpoint_activated(self, index: int) -> None:
         if self.checkpoint.itemData(index) == CHOOSE_FILE:
