@@ -1,6 +1,8 @@
 """Dependencies point one way: ui -> engine -> models, everything may use core; ui -> assist ->
-core (the weight-free assisted tools: numpy + OpenCV, no Qt, no torch); cli/ and bench/ sit on
-top. Every import in every module (lazy ones inside functions included) is checked."""
+core (the weight-free assisted tools: numpy + OpenCV, no Qt, no torch); the promptable
+segmenter's modules, assist/sam*.py, may also use torch and engine (its weights come through
+engine.weights): ui -> assist -> engine -> models. cli/ and bench/ sit on top. Every import in
+every module (lazy ones inside functions included) is checked."""
 
 from __future__ import annotations
 
@@ -23,6 +25,16 @@ FORBIDDEN = {
                "segstudio.cli", "segstudio.bench"),
     "ui": ("segstudio.models", "segstudio.cli", "segstudio.bench"),
 }
+
+
+# modules (by name prefix, inside their layer) allowed some of the layer's forbidden imports
+ALLOWED = {("assist", "sam"): (*TORCH, "segstudio.engine")}
+
+
+def _forbidden(layer: str, path: Path) -> tuple[str, ...]:
+    allowed = next((v for (lay, stem), v in ALLOWED.items()
+                    if lay == layer and path.stem.startswith(stem)), ())
+    return tuple(p for p in FORBIDDEN[layer] if p not in allowed)
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -52,10 +64,16 @@ def test_layer_boundaries(layer: str) -> None:
     bad = []
     for path in _modules(layer):
         for line, name in _imports(path):
-            for prefix in FORBIDDEN[layer]:
+            for prefix in _forbidden(layer, path):
                 if name == prefix or name.startswith(prefix + "."):
                     bad.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}")
     assert not bad, "\n".join(bad)
+
+
+def test_only_the_sam_modules_of_assist_may_use_torch() -> None:
+    assert "torch" in _forbidden("assist", PACKAGE / "assist" / "grabcut.py")
+    assert "torch" not in _forbidden("assist", PACKAGE / "assist" / "sam_session.py")
+    assert "segstudio.models" in _forbidden("assist", PACKAGE / "assist" / "sam.py")
 
 
 def test_every_layer_has_modules() -> None:

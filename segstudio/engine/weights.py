@@ -65,6 +65,7 @@ __all__ = [
 
 MIRROR_ENV = "SEGSTUDIO_WEIGHTS_MIRROR"
 IMAGENET, SHIPPED = "imagenet", "shipped"
+ASSIST = "assist"      # an assisted tool's network (SAM): downloadable, verified by `digest`
 # torch.hub's HASH_REGEX is r"-([a-f0-9]*)\."; we insist on at least 8 digits.
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
 _TORCHVISION = "https://download.pytorch.org/models/"
@@ -76,7 +77,9 @@ class WeightsEntry:
 
     `kind` "imagenet": a downloadable encoder (the SHA-256 prefix is in `file`, as torchvision
     names them), cached in the torch hub cache. "shipped": part of segstudio, at
-    `resources/<resource...>`, never downloaded.
+    `resources/<resource...>`, never downloaded. "assist": an assisted tool's network (SAM),
+    downloaded and cached like the encoders; its file name carries no SHA-256 (SAM's
+    `_01ec64` is part of an MD5), so `digest` gives the whole SHA-256.
     """
 
     name: str
@@ -87,9 +90,10 @@ class WeightsEntry:
     size: int | None = None          # bytes, when known without asking the server
     kind: str = IMAGENET
     resource: tuple[str, ...] = ()
+    digest: str | None = None        # the whole SHA-256, for files whose name carries none
 
     def __post_init__(self) -> None:
-        if self.kind == IMAGENET and (self.url is None or self.sha256 is None):
+        if self.kind != SHIPPED and (self.url is None or self.sha256 is None):
             raise ValueError(f"weights entry {self.name!r}: needs a url and a file name "
                              "carrying its SHA-256 prefix (name-<hex>.ext)")
         if self.kind == SHIPPED and not self.resource:
@@ -97,9 +101,14 @@ class WeightsEntry:
 
     @property
     def sha256(self) -> str | None:
-        """The SHA-256 prefix carried by the file name (None for shipped files)."""
+        """The SHA-256 (`digest`), else the prefix carried by the file name (None for shipped
+        files)."""
+        if self.kind == SHIPPED:
+            return None
+        if self.digest:
+            return self.digest.lower()
         m = _HASH_IN_NAME.search(self.file)
-        return m.group(1) if m and self.kind == IMAGENET else None
+        return m.group(1) if m else None
 
 
 BUILTIN: tuple[WeightsEntry, ...] = (
@@ -120,6 +129,13 @@ BUILTIN: tuple[WeightsEntry, ...] = (
                  "ENet trained on CamVid road scenes: the default model and the start of "
                  "ENet fine-tunes", ("enet",), kind=SHIPPED,
                  resource=("models", "enet_camvid.safetensors")),
+    # Meta's Segment Anything ViT-B (the SAM tool, docs/assist.md); the SHA-256 as several
+    # independent download scripts and model registries publish it for this exact size.
+    WeightsEntry("sam_vit_b", "sam_vit_b_01ec64.pth",
+                 "Segment Anything ViT-B: the SAM tool (clicks become an object's mask)",
+                 (), "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth",
+                 375_042_383, kind=ASSIST,
+                 digest="ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912"),
 )
 
 _registered: list[WeightsEntry] = []   # test / plug-in entries, newest last
