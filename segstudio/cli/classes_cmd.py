@@ -4,8 +4,11 @@ Without options it lists the classes (index, name, colour) and whose they are (t
 a placeholder a model may replace: see core.class_origin). `--delete NAME` makes the class's
 pixels void (the eraser's value) and moves the classes after it down by one; `--merge A B`
 paints A's pixels as B and then deletes A. Both rewrite every label file of the project to
-match and cannot be undone; models trained on the old classes no longer fit (fine-tune one).
-A class change that a crash interrupted is finished first.
+match; models trained on the old classes no longer fit (fine-tune one). `--undo` puts back the
+classes and the label files of the last delete or merge (its originals are kept in hidden
+`.ssundo-*` files beside the labels), as long as no label file was written, added or removed
+since; otherwise it refuses, naming the file. A class change that a crash interrupted is
+finished first.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="delete class NAME: its pixels become void (name or index)")
     what.add_argument("--merge", nargs=2, metavar=("A", "B"),
                       help="merge class A into class B: A's pixels become B, then A goes")
+    what.add_argument("--undo", action="store_true",
+                      help="undo the last delete or merge: its classes and label files come "
+                      "back (refused if a label changed since)")
     p.set_defaults(func=run)
 
 
@@ -33,6 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.core.project import Project
 
     project = Project.open(args.project)
+    if args.undo:
+        if project.read_only:
+            raise UsageError(f"{project.root}: read-only folder; classes cannot change here")
+        what = class_remap.undo_last_remap(project)
+        print(f"undone: {what}; classes now {', '.join(project.classes.names)}")
+        return 0
     if args.delete is None and args.merge is None:
         if project.settings.get(class_remap.PENDING_KEY) and not project.read_only:
             class_remap.finish_pending_remap(project)
@@ -51,5 +63,5 @@ def run(args: argparse.Namespace) -> int:
             else class_remap.plan_merge(project, *args.merge))
     rewritten = class_remap.apply_remap(project, plan)
     print(f"{plan.what}: {rewritten} of {len(plan.files)} label file(s) rewritten; classes now "
-          f"{', '.join(project.classes.names)}")
+          f"{', '.join(project.classes.names)} (segstudio classes --undo takes it back)")
     return 0

@@ -7,9 +7,9 @@ Both are a value mapping (a 256-entry table) over every label file, plus a new c
 
 Void (the ignore index) keeps its value; a class's colour, name and weight go with it. The
 dataset's own classes.json is never touched: segstudio.json holds the project's classes from
-then on (they count as the user's, core.class_origin). The rewrite cannot be undone (label
-files and every model trained on the old classes are affected), so the app asks first and
-the CLI says what it did.
+then on (they count as the user's, core.class_origin). The originals of the rewritten files
+are kept so that the last change can be undone (`undo_last_remap`, core.class_undo) until a
+label changes; models trained on the old classes no longer fit, so the app asks first.
 
 The order never leaves a file whose values mean something else than the recorded classes say,
 except for the few renames of step 3, which `finish_pending_remap` completes after a crash
@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segstudio.core import class_undo
 from segstudio.core.atomic import atomic_write_bytes, atomic_write_json, is_writable
 from segstudio.core.classes import ADOPTED_KEY, ClassSet
 from segstudio.core.errors import ClassSetError, LabelError, ProjectError, WriteError
@@ -162,27 +163,36 @@ def apply_remap(project, plan: RemapPlan, *,
         raise ProjectError(plan.blocked)
     finish_pending_remap(project)          # leftovers of an interrupted step 1
     staged: list[tuple[Path, Path]] = []
+    backups: list[tuple[Path, Path]] = []   # the originals, for the undo (core.class_undo)
+    hashes: dict[str, str] = {}             # every label file as the change leaves it
+    token = class_undo.new_token()
     try:
         for i, path in enumerate(plan.files):
             if cancel is not None and cancel():
                 raise _Cancelled
             with open_pil(path, LabelError) as img:
                 mode = img.mode
+            original = path.read_bytes()
             mask = read_label(path, plan.old)
             new = plan.lut[mask]
+            data = original
             if not np.array_equal(new, mask):
                 target = _staged(path)
+                data = _encode_like(path, new, plan.new, mode)
                 try:
-                    atomic_write_bytes(target, _encode_like(path, new, plan.new, mode))
+                    atomic_write_bytes(target, data)
                 except WriteError as e:
                     raise ProjectError(f"cannot {plan.what}: {e}") from None
                 staged.append((target, path))
+                backups.append((class_undo.write_backup(project, path, original, token), path))
+            hashes[path.relative_to(plan.labels_dir).as_posix()] = class_undo.sha256(data)
             if progress is not None:
                 progress(RemapProgress("check", i + 1, len(plan.files)))
         _write_manifest(project, staged)
     except BaseException as exc:
-        for target, _ in staged:
+        for target, _ in staged + backups:
             target.unlink(missing_ok=True)
+        class_undo.discard(project, token)   # the previous change's undo still holds
         if isinstance(exc, _Cancelled):
             return 0
         raise
@@ -190,7 +200,46 @@ def apply_remap(project, plan: RemapPlan, *,
     project.classes = plan.new
     project.settings[PENDING_KEY] = {"what": plan.what}
     project.save()
-    return _commit(project, staged, progress)
+    done = _commit(project, staged, progress)
+    class_undo.write_record(project, class_undo.UndoRecord(
+        plan.what, plan.old, plan.new, backups, hashes), token)
+    return done
+
+
+def undo_last_remap(project, *,
+                    progress: Callable[[RemapProgress], None] | None = None) -> str:
+    """Put back the classes and the label files of the last delete or merge; returns what
+    was undone ("merge 'van' into 'car'"). ProjectError, nothing changed, when there is none
+    or when a label or the classes changed since (core.class_undo.undo_problem)."""
+    if project.settings.get(PENDING_KEY):
+        finish_pending_remap(project)
+    record = class_undo.read_record(project)
+    assert record is not None
+    problem = class_undo.undo_problem(project, record)
+    if problem:
+        raise ProjectError(problem)
+    # The same steps as a change, the copies staged beside their labels (os.replace then
+    # never crosses a file system).
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for copy, label in record.backups:
+            target = _staged(label)
+            atomic_write_bytes(target, copy.read_bytes())
+            staged.append((target, label))
+        _write_manifest(project, staged)
+    except BaseException as exc:
+        for target, _ in staged:
+            target.unlink(missing_ok=True)
+        if isinstance(exc, (OSError, WriteError)):
+            raise ProjectError(f"cannot undo {record.what}: {exc}") from None
+        raise
+    project.classes = record.before
+    project.settings[PENDING_KEY] = {"what": f"undo {record.what}"}
+    project.save()
+    class_undo.drop_record(project)     # a crash from here: opening finishes the undo
+    _commit(project, staged, progress)
+    class_undo.drop_backups(project)
+    return record.what
 
 
 class _Cancelled(Exception):

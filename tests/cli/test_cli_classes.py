@@ -48,3 +48,33 @@ def test_bad_names_are_one_line_and_write_nothing(capsys, tmp_path) -> None:
     code, _, err = run_cli(capsys, "classes", folder, "--delete", "car", "--merge", "a", "b")
     assert code == 2 and "not allowed with" in one_line_error(err)
     assert _snapshot(folder) == before
+
+
+def test_undo_brings_back_the_last_change(capsys, tmp_path) -> None:
+    folder = _project(tmp_path)
+    label = folder / "labels" / "a.png"
+    original = label.read_bytes()
+    code, out, _ = run_cli(capsys, "classes", folder, "--merge", "van", "car")
+    assert code == 0 and "--undo takes it back" in out
+    code, out, err = run_cli(capsys, "classes", folder, "--undo")
+    assert code == 0, err
+    assert "undone: merge 'van' into 'car'; classes now road, car, van" in out
+    assert label.read_bytes() == original
+    assert Project.open(folder).classes.names == ["road", "car", "van"]
+    code, _, err = run_cli(capsys, "classes", folder, "--undo")
+    assert code == 2 and "no class change to undo" in one_line_error(err)
+
+
+def test_undo_after_a_label_changed_is_one_line_and_writes_nothing(capsys, tmp_path) -> None:
+    folder = _project(tmp_path)
+    run_cli(capsys, "classes", folder, "--delete", "road")
+    p = Project.open(folder)
+    p.save_label(p.entry("a.png"), np.zeros((4, 3), np.uint8), state=ImageState.REVIEWED)
+    before = _snapshot(folder)
+    code, _, err = run_cli(capsys, "classes", folder, "--undo")
+    line = one_line_error(err)
+    assert code == 2 and "Traceback" not in err
+    assert "a.png" in line and "changed after it" in line
+    assert _snapshot(folder) == before
+    code, _, err = run_cli(capsys, "classes", folder, "--undo", "--delete", "car")
+    assert code == 2 and "not allowed with" in one_line_error(err)
