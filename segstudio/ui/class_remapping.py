@@ -1,11 +1,12 @@
 """Deleting a class or merging one into another, from the Classes panel.
 
 The rule and the rewrite are core.class_remap's (the CLI's `segstudio classes` runs the same).
-It rewrites the user's label files and cannot be undone, so it is never done silently: the
-question says what changes (which pixels become what, how many files, that models trained on
-the old classes no longer fit, that the open images' undo steps go) and defaults to No. The
-open images are saved first and dropped after (their masks hold the old values); the rewrite
-runs on a worker with progress.
+It rewrites the user's label files, so it is never done silently: the question says what
+changes (which pixels become what, how many files, that models trained on the old classes no
+longer fit, that the open images' undo steps go) and defaults to No. The open images are saved
+first and dropped after (their masks hold the old values); the rewrite runs on a worker with
+progress. Ctrl+Z right after it (the image on screen has no undo step of its own) takes the
+last change back in this window, as `segstudio classes --undo` does, while no label changed.
 """
 
 from __future__ import annotations
@@ -35,9 +36,47 @@ class ClassRemapper(QtCore.QObject):
         self._progress: QtWidgets.QProgressDialog | None = None
         self._plan: RemapPlan | None = None
         self._select = -1
+        self._undo_armed = False     # a change of this window that Ctrl+Z may take back
 
     def set_session(self, session) -> None:
         self.session = session
+        self._undo_armed = False
+
+    @property
+    def can_undo(self) -> bool:
+        """The last class change was this window's and can still be taken back (its record
+        is there; core.class_undo refuses it if a label changed since)."""
+        from segstudio.core.class_undo import record_path
+
+        return (self._undo_armed and self.session is not None and not self.busy
+                and record_path(self.session.project).is_file())
+
+    def undo_last(self) -> bool:
+        """Ctrl+Z after a delete or merge: its classes and label files come back."""
+        from segstudio.core.class_remap import undo_last_remap
+        from segstudio.core.errors import SegstudioError
+
+        if not self.can_undo:
+            return False
+        if self.busy_elsewhere():
+            self.notify.error("Cannot undo the class change while a segmentation or fine-tune "
+                              "is running: wait for it or cancel it", dialog=True)
+            return False
+        if self.session.dirty_keys() and not self.session.save_all(wait=True):
+            self.notify.error("a label could not be saved; the class change stays", dialog=True)
+            return False
+        try:
+            what = undo_last_remap(self.session.project)
+        except SegstudioError as exc:
+            self._undo_armed = False
+            self.notify.error(str(exc), dialog=True)
+            return False
+        self._undo_armed = False
+        self.session.forget_documents()
+        self.notify.status(f"undone: {what}; classes now "
+                           f"{', '.join(self.session.project.classes.names)}", 15000)
+        self.classes_replaced.emit(-1)
+        return True
 
     @property
     def busy(self) -> bool:
@@ -107,8 +146,9 @@ class ClassRemapper(QtCore.QObject):
             f"{len(plan.files)} label file(s) in {plan.labels_dir} are checked first and "
             "rewritten where they hold these pixels; nothing changes if one cannot be read. "
             "The dataset's classes.json, if any, is left as it is.",
-            "This cannot be undone: the open images' undo steps are dropped, and models "
-            "trained on the current classes no longer fit this project (fine-tune one after)."])
+            "Ctrl+Z right after takes it back (while no label changes); the open images' undo "
+            "steps are dropped, and models trained on the current classes no longer fit this "
+            "project (fine-tune one after)."])
         if not self.notify.ask(what, question, default_yes=False):
             self.notify.status(f"not done ({plan.what}); the label files are as they were")
             return False
@@ -169,7 +209,9 @@ class ClassRemapper(QtCore.QObject):
         elif not changed:
             self.notify.status(f"cancelled: nothing was changed ({plan.what})")
         else:
+            self._undo_armed = True
             self.notify.status(f"done: {plan.what}; classes now "
-                               f"{', '.join(session.project.classes.names)}", 15000)
+                               f"{', '.join(session.project.classes.names)} (Ctrl+Z takes it "
+                               "back)", 15000)
         if changed:
             self.classes_replaced.emit(self._select)

@@ -183,7 +183,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_edit_actions(self) -> None:
         doc = self.current_document()
         on = self.session is not None
-        self.command_actions["undo"].setEnabled(on and doc is not None and doc.can_undo)
+        self.command_actions["undo"].setEnabled(
+            on and ((doc is not None and doc.can_undo) or self.remapper.can_undo))
         self.command_actions["redo"].setEnabled(on and doc is not None and doc.can_redo)
         reviewed = False
         if self.session is not None and self.current_key is not None:

@@ -48,7 +48,7 @@ def test_merge_asks_then_rewrites_labels_and_panel(window, sample_root, dialogs,
     dialogs.answer = NO
     w.palette.merge_requested.emit(3, 2)          # box into disc
     question = dialogs.shown[-1][1]
-    assert "“box” become “disc”" in question and "cannot be undone" in question
+    assert "“box” become “disc”" in question and "Ctrl+Z right after takes it back" in question
     assert {p: p.read_bytes() for p in (sample_root / "labels").rglob("*.png")} == raw
     assert w.palette.list.count() == 4
     # "Yes": the labels, the project and the panel change together.
@@ -62,6 +62,26 @@ def test_merge_asks_then_rewrites_labels_and_panel(window, sample_root, dialogs,
         np.testing.assert_array_equal(after[key], np.where(mask == 3, 2, mask))
     doc = w.current_document()
     assert doc is not None and 3 not in np.unique(doc.mask)
+
+
+def test_ctrl_z_right_after_a_merge_brings_the_classes_and_labels_back(window, sample_root,
+                                                                      dialogs, qtbot):
+    w = window(sample_root)
+    raw = {p: p.read_bytes() for p in (sample_root / "labels").rglob("*.png")}
+    names = Project.open(sample_root).classes.names
+    dialogs.answer = YES
+    with qtbot.waitSignal(w.remapper.classes_replaced, timeout=30_000):
+        w.palette.merge_requested.emit(3, 2)
+    assert Project.open(sample_root).classes.names != names
+    undo = w.command_actions["undo"]
+    assert undo.isEnabled()                  # the image on screen has no step of its own
+    with qtbot.waitSignal(w.remapper.classes_replaced, timeout=30_000):
+        undo.trigger()
+    assert Project.open(sample_root).classes.names == names
+    assert {p: p.read_bytes() for p in (sample_root / "labels").rglob("*.png")} == raw
+    assert w.palette.list.count() == len(names)
+    assert not w.remapper.can_undo           # one change, one undo
+    assert "undone: merge" in w.statusBar().currentMessage()
 
 
 def test_delete_makes_void_and_the_menu_offers_it(window, sample_root, dialogs, qtbot):
