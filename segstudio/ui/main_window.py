@@ -37,9 +37,10 @@ from segstudio.ui.other_writers import OtherWriters
 from segstudio.ui.runs import Runs
 from segstudio.ui.session import Session
 from segstudio.ui.settings import Settings
+from segstudio.ui.status_bar import StatusBar
 from segstudio.ui.toolbar import ViewToolbar
 from segstudio.ui.tools import ToolController
-from segstudio.ui.view_controls import ViewControls
+from segstudio.ui.view_controls import ViewControls, zoom_text
 from segstudio.ui.welcome import WelcomePage
 from segstudio.ui.window_state import WindowState
 
@@ -58,6 +59,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.image_shape: tuple[int, int] | None = None
         self.notify = Notifier(self)
         self._unsubscribe = None
+        self._title_state: tuple[str, str] | None = None   # (key, state) the title shows
 
         self.canvas = Canvas()
         self.tools = ToolController(self)
@@ -111,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.drop = FolderDrop(self)
         self.drop.watch(self, self.canvas.view.viewport(), self.welcome)
         self.cursor_label = self.view.cursor_label
+        self.setStatusBar(StatusBar())          # long messages elided before the readout
         self.statusBar().addPermanentWidget(self.view.cursor_label)
         self.statusBar().addPermanentWidget(self.view.zoom_label)
         self.state = WindowState(self, self.settings)
@@ -174,6 +177,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.current_key is not None and self.session is not None:
             state = self.session.state(self.session.entry(self.current_key)).value
             parts.append(f"{self.current_key} ({state})")
+            if self._title_state != (self.current_key, state):
+                # The Files row and counts say what the title says, from the same
+                # `Session.state` and at the same moment (the first stroke makes an image
+                # edited before its save; the counts said "0 edited" meanwhile).
+                self._title_state = (self.current_key, state)
+                self.files.refresh_key(self.current_key)
         unsaved = self.session is not None and bool(self.session.dirty_keys())
         # One mark only: Qt shows "[*]" as "*" while the window is modified.
         self.setWindowTitle(" — ".join(parts) + " [*]")
@@ -305,6 +314,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.canvas_message.setText(f"⚠ This image cannot be shown.\n\n{result.error}\n\n"
                                         "The file is left as it is.")
             self.stack.setCurrentWidget(self.canvas_message)
+            self.cursor_label.setText("")        # not the previous image's pixel
             self.notify.error(result.error)
             self.update_title()
             return
@@ -324,6 +334,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.notify.error(f"{result.label_error}; the label is left as it is on disk and "
                               "cannot be edited here", dialog=True)
         self.canvas.set_confidence(self.session.confidence_maps.get(result.key))
+        # The readouts read this image: the pixel under a still mouse (after R it kept the
+        # previous image's class), and the zoom, cleared when a folder opened and not
+        # signalled again when the new image fits at the same zoom.
+        self.canvas.refresh_cursor()
+        self.view.zoom_label.setText(zoom_text(self.canvas.zoom_factor()))
         self.update_title()
 
     def _show_document(self, doc) -> None:

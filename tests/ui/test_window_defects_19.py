@@ -134,3 +134,76 @@ def test_3_the_model_note_keeps_its_height_and_shows_the_rest_on_hover(
     shown = dock.note.shown_text()
     assert shown.count("\n") <= 1 and shown.endswith("…")
     assert dock.note.toolTip() == long and dock.note.text() == long
+
+
+# 4 -------------------------------------------------------------------------------------
+def test_4_the_hover_readout_reads_the_next_image_after_r(make_window, qtbot, sample_root):
+    w = make_window(sample_root)
+    first = w.current_key
+    doc = w.current_document()
+    scene = w.canvas.viewbox.mapViewToScene(QtCore.QPointF(5.5, 5.5))
+    w.canvas._mouse_moved(scene)                   # the mouse rests on pixel (5, 5)
+    before = w.cursor_label.text()
+    assert before.startswith("x 5, y 5 · ")
+    w.command_actions["review_and_next"].trigger()
+    qtbot.waitUntil(lambda: w.current_key != first and w.current_document() is not None,
+                    timeout=10000)
+    new = w.current_document()
+    assert new.mask[5, 5] != doc.mask[5, 5]        # a reviewed image, then an unlabeled one
+    value = int(new.mask[5, 5])
+    classes = w.session.project.classes
+    name = (f"{value + 1} {classes.names[value]}" if value < classes.num_classes
+            else classes.ignore_name)
+    assert w.cursor_label.text() == f"x 5, y 5 · {name}"
+    assert w.view.zoom_label.text().startswith("zoom ")
+
+
+def test_4_the_zoom_readout_comes_back_in_the_next_folder(make_window, sample_root, tmp_path):
+    import shutil
+
+    w = make_window(sample_root)
+    assert w.view.zoom_label.text().startswith("zoom ")
+    other = shutil.copytree(sample_root, tmp_path / "other")   # same image sizes: same zoom
+    assert w.open_folder(other)
+    for _ in range(50):
+        QtWidgets.QApplication.processEvents()
+        if w.current_document() is not None:
+            break
+    assert w.view.zoom_label.text().startswith("zoom ")
+
+
+def test_4_the_counts_say_edited_as_soon_as_the_title_does(make_window, sample_root):
+    from segstudio.core.project import ImageState
+
+    w = make_window(sample_root)
+    unlabeled = next(e.key for e in w.session.entries
+                     if w.session.state(e) is ImageState.UNLABELED)
+    w.show_image(unlabeled)
+    for _ in range(50):
+        QtWidgets.QApplication.processEvents()
+        if w.current_key == unlabeled and w.current_document() is not None:
+            break
+    assert "0 edited" in w.files.counts.text()
+    w.command_actions["tool_brush"].trigger()
+    w.tools.drag_start((10.5, 10.5), (11.5, 11.5))
+    w.tools.drag_finish((12.5, 12.5))
+    assert "(edited)" in w.windowTitle()              # from the first stroke, before a save
+    assert "1 edited" in w.files.counts.text()
+
+
+def test_4_a_long_status_message_is_elided_before_the_readout(make_window, sample_root):
+    w = make_window(sample_root, size=(900, 700))
+    scene = w.canvas.viewbox.mapViewToScene(QtCore.QPointF(5.5, 5.5))
+    w.canvas._mouse_moved(scene)
+    long = "imported 3 labels as reviewed from /a/very/long/path/" + "x" * 300
+    w.notify.status(long)
+    QtWidgets.QApplication.processEvents()
+    bar = w.statusBar()
+    assert bar.currentMessage() == long and bar.message.toolTip() == long
+    assert bar.message.shown_text().endswith("…")
+    message = bar.message.geometry()
+    assert message.right() < w.cursor_label.geometry().left()      # its own space
+    assert bar.message.fontMetrics().horizontalAdvance(bar.message.shown_text()) \
+        <= message.width()
+    bar.clearMessage()
+    assert bar.currentMessage() == "" and bar.message.toolTip() == ""
