@@ -79,6 +79,10 @@ class EditViewBox(pg.ViewBox):
                 self.handler.pick(self._img(ev.pos()))   # eyedropper with any tool
                 return
             self.handler.click(self._img(ev.pos()), ev.double())
+        elif (ev.button() == QtCore.Qt.MouseButton.RightButton and self.handler is not None
+              and getattr(self.handler, "wants_right_click", lambda: False)()):
+            ev.accept()                  # the SAM tool: a point off the object
+            self.handler.right_click(self._img(ev.pos()))
         else:
             super().mouseClickEvent(ev)
 

@@ -83,8 +83,6 @@ class Commands:
             self.w.tools.cancel_polygon()
             doc.undo()      # the canvas follows the document's change event
             self.w.update_title()
-        elif self.w.remapper.can_undo:   # right after a class delete / merge: take it back
-            self.w.remapper.undo_last()
 
     def redo(self) -> None:
         doc = self.w.current_document()
@@ -204,7 +202,7 @@ def _tool(tool: Tool) -> Callable[[Commands, bool], None]:
 
 
 TOOL_NAMES = ("tool_brush", "tool_eraser", "tool_fill", "tool_polygon", "tool_box",
-              "tool_scissors", "tool_regions", "tool_pick", "tool_pan")
+              "tool_scissors", "tool_regions", "tool_sam", "tool_pick", "tool_pan")
 C = Commands
 COMMANDS: tuple[Command, ...] = (
     Command("open_folder", "&Open folder…", ("Ctrl+O",), "File", C.open_folder,
@@ -238,6 +236,8 @@ COMMANDS: tuple[Command, ...] = (
             _tool(Tool.SCISSORS), checkable=True),
     Command("tool_regions", "Re&gion brush (up to image edges)", ("M",), "Tools",
             _tool(Tool.REGIONS), checkable=True),
+    Command("tool_sam", "SAM: clicks to object (&A; Enter commits)", ("A",), "Tools",
+            _tool(Tool.SAM), checkable=True),
     Command("tool_pick", "Pic&k class (eyedropper; Ctrl+click with any tool)", ("I",), "Tools",
             _tool(Tool.PICK), checkable=True),
     Command("tool_pan", "P&an", ("H",), "Tools", _tool(Tool.PAN), checkable=True),

@@ -13,6 +13,7 @@ from pyqtgraph.Qt import QtCore
 
 from segstudio.core.editing import MaskDocument
 from segstudio.ui.assist_tools import AssistTools
+from segstudio.ui.sam_tool import SamTool
 
 Point = tuple[float, float]
 
@@ -27,6 +28,7 @@ class Tool(enum.Enum):
     BOX = "box"              # GrabCut: a box becomes the object; clicks refine it
     SCISSORS = "scissors"    # a polygon whose edges follow image edges
     REGIONS = "regions"      # a brush that paints whole edge-bounded regions
+    SAM = "sam"              # Segment Anything: points become the object's mask
 
 BRUSHES = (Tool.BRUSH, Tool.ERASER, Tool.REGIONS)
 
@@ -55,6 +57,8 @@ class ToolController(QtCore.QObject):
         self._before_pick = Tool.BRUSH
         self.assist = AssistTools()
         self._box_start: Point | None = None
+        self.sam = SamTool(self)
+        self.sam.committed.connect(self.changed)
 
     # -- settings ------------------------------------------------------------------------
     def set_document(self, document: MaskDocument | None) -> None:
@@ -66,10 +70,13 @@ class ToolController(QtCore.QObject):
         """The image the assisted tools look at (the one whose document is shown)."""
         self.cancel_polygon()
         self.assist.set_image(rgb)
+        self.sam.set_image(rgb)
 
     def set_tool(self, tool: Tool) -> None:
         if tool is not self.tool:
             self.cancel_polygon()
+        if (tool is Tool.SAM) != self.sam.active:
+            self.sam.activate(tool is Tool.SAM)
         if tool is Tool.PICK and self.tool is not Tool.PICK:
             self._before_pick = self.tool
         self.tool = tool
@@ -165,6 +172,8 @@ class ToolController(QtCore.QObject):
         elif self.tool is Tool.BOX:
             if self.assist.refine(p):
                 self._poll_assist()
+        elif self.tool is Tool.SAM:
+            self.sam.click(p, positive=True)
         elif self.tool is Tool.SCISSORS:
             if double:
                 self.finish_polygon()
@@ -187,15 +196,30 @@ class ToolController(QtCore.QObject):
         if 0 <= x < w and 0 <= y < h:
             self.picked.emit(int(doc.mask[y, x]))
 
+    def wants_right_click(self) -> bool:
+        """The SAM tool takes right clicks (a point off the object); others leave them."""
+        return self.document is not None and self.tool is Tool.SAM
+
+    def right_click(self, p: Point) -> None:
+        if self.tool is Tool.SAM:
+            self.sam.click(p, positive=False)
+
     def hover(self, p: Point) -> None:
-        if self.tool is Tool.SCISSORS and self.assist.scissors_active:
+        if self.tool is Tool.SAM:
+            self.sam.hover(p)
+        elif self.tool is Tool.SCISSORS and self.assist.scissors_active:
             self.polygon_preview.emit(self.assist.outline(p), None)
         elif self._polygon:
             self.polygon_preview.emit(list(self._polygon), p)
 
     # -- polygon -------------------------------------------------------------------------
     def finish_polygon(self) -> None:
-        """Enter / double click: close the polygon or the scissors' outline."""
+        """Enter / double click: close the polygon or the scissors' outline; commit SAM's
+        mask."""
+        if self.tool is Tool.SAM:
+            if self.document is not None:
+                self.sam.commit(self.document, self.value)
+            return
         if self.assist.scissors_active:
             self.polygon_preview.emit([], None)
             if self.document is not None:
@@ -208,7 +232,8 @@ class ToolController(QtCore.QObject):
 
     def cancel_polygon(self) -> None:
         """Esc, undo, another tool or image: drop the outline being drawn; a box's object
-        stays as it is and clicks no longer refine it."""
+        stays as it is and clicks no longer refine it; SAM's points go."""
+        self.sam.cancel()
         if self.assist.scissors_active or self.assist.box_active:
             self.assist.cancel_scissors()
             self.assist.end_box()
