@@ -83,6 +83,8 @@ class Commands:
             self.w.tools.cancel_polygon()
             doc.undo()      # the canvas follows the document's change event
             self.w.update_title()
+        elif self.w.remapper.can_undo:   # right after a class delete / merge: take it back
+            self.w.remapper.undo_last()
 
     def redo(self) -> None:
         doc = self.w.current_document()

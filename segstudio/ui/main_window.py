@@ -38,9 +38,10 @@ from segstudio.ui.runs import Runs
 from segstudio.ui.sam_tool import wire_window as wire_sam
 from segstudio.ui.session import Session
 from segstudio.ui.settings import Settings
+from segstudio.ui.status_bar import StatusBar
 from segstudio.ui.toolbar import ViewToolbar
 from segstudio.ui.tools import ToolController
-from segstudio.ui.view_controls import ViewControls
+from segstudio.ui.view_controls import ViewControls, zoom_text
 from segstudio.ui.welcome import WelcomePage
 from segstudio.ui.window_state import WindowState
 
@@ -59,6 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.image_shape: tuple[int, int] | None = None
         self.notify = Notifier(self)
         self._unsubscribe = None
+        self._title_state: tuple[str, str] | None = None   # (key, state) the title shows
 
         self.canvas = Canvas()
         self.tools = ToolController(self)
@@ -112,6 +114,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.drop = FolderDrop(self)
         self.drop.watch(self, self.canvas.view.viewport(), self.welcome)
         self.cursor_label = self.view.cursor_label
+        self.setStatusBar(StatusBar())          # long messages elided before the readout
         self.statusBar().addPermanentWidget(self.view.cursor_label)
         self.statusBar().addPermanentWidget(self.view.zoom_label)
         self.state = WindowState(self, self.settings)
@@ -176,6 +179,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.current_key is not None and self.session is not None:
             state = self.session.state(self.session.entry(self.current_key)).value
             parts.append(f"{self.current_key} ({state})")
+            if self._title_state != (self.current_key, state):
+                # The Files row and counts say what the title says, from the same
+                # `Session.state` and at the same moment (the first stroke makes an image
+                # edited before its save; the counts said "0 edited" meanwhile).
+                self._title_state = (self.current_key, state)
+                self.files.refresh_key(self.current_key)
         unsaved = self.session is not None and bool(self.session.dirty_keys())
         # One mark only: Qt shows "[*]" as "*" while the window is modified.
         self.setWindowTitle(" — ".join(parts) + " [*]")
@@ -185,7 +194,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_edit_actions(self) -> None:
         doc = self.current_document()
         on = self.session is not None
-        self.command_actions["undo"].setEnabled(on and doc is not None and doc.can_undo)
+        self.command_actions["undo"].setEnabled(
+            on and ((doc is not None and doc.can_undo) or self.remapper.can_undo))
         self.command_actions["redo"].setEnabled(on and doc is not None and doc.can_redo)
         reviewed = False
         if self.session is not None and self.current_key is not None:
@@ -306,6 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.canvas_message.setText(f"⚠ This image cannot be shown.\n\n{result.error}\n\n"
                                         "The file is left as it is.")
             self.stack.setCurrentWidget(self.canvas_message)
+            self.cursor_label.setText("")        # not the previous image's pixel
             self.notify.error(result.error)
             self.update_title()
             return
@@ -325,6 +336,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.notify.error(f"{result.label_error}; the label is left as it is on disk and "
                               "cannot be edited here", dialog=True)
         self.canvas.set_confidence(self.session.confidence_maps.get(result.key))
+        # The readouts read this image: the pixel under a still mouse (after R it kept the
+        # previous image's class), and the zoom, cleared when a folder opened and not
+        # signalled again when the new image fits at the same zoom.
+        self.canvas.refresh_cursor()
+        self.view.zoom_label.setText(zoom_text(self.canvas.zoom_factor()))
         self.update_title()
 
     def _show_document(self, doc) -> None:
