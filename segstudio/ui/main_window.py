@@ -19,6 +19,7 @@ from segstudio.core.errors import SegstudioError
 from segstudio.core.problems import report_all
 from segstudio.core.project import ImageEntry, ImageState, Project
 from segstudio.ui.actions import build_actions, set_project_actions_enabled
+from segstudio.ui.brush_scale import BrushScale
 from segstudio.ui.canvas import Canvas
 from segstudio.ui.class_adding import ClassAdder
 from segstudio.ui.class_keys import install_shift_digits
@@ -118,6 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.view.cursor_label)
         self.statusBar().addPermanentWidget(self.view.zoom_label)
         self.state = WindowState(self, self.settings)
+        self.brush_scale = BrushScale(self.toolbar.brush_size, self.settings, self)
 
         self._connect()
         self.state.restore()
@@ -329,6 +331,7 @@ class MainWindow(QtWidgets.QMainWindow):
         old_shape = None if first else self.canvas.image_item.array.shape[:2]
         self.canvas.set_image(result.rgb, fit=first or old_shape != result.rgb.shape[:2])
         self.view.image_shown(result.rgb)
+        self.brush_scale.image_shown(result.rgb.shape[:2])   # same part of the picture
         self.tools.set_image(result.rgb)
         self._show_document(result.document)
         if result.document is None:

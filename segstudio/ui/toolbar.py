@@ -21,7 +21,8 @@ class ViewToolbar(QtWidgets.QToolBar):
             self.addAction(action)
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" Size "))
-        self.brush_size = _slider(1, 400, 16, "Brush diameter in image pixels ([ and ])")
+        self.brush_size = _slider(1, 400, 16, "Brush diameter in pixels of this image ([ and "
+                                  "]); another image gets the same fraction of its size")
         self.addWidget(self.brush_size)
         self.size_label = QtWidgets.QLabel("16 px")
         self.size_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("400 px") + 4)
@@ -31,6 +32,11 @@ class ViewToolbar(QtWidgets.QToolBar):
         self.addWidget(QtWidgets.QLabel(" Opacity "))
         self.opacity = _slider(0, 100, 55, "Overlay opacity")
         self.addWidget(self.opacity)
+        # The value beside the slider, as Size has (a slider alone says "about half").
+        self.opacity_label = QtWidgets.QLabel(f" {self.opacity.value()}%")
+        self.opacity_label.setMinimumWidth(self.fontMetrics().horizontalAdvance(" 100%") + 4)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_label.setText(f" {v}%"))
+        self.addWidget(self.opacity_label)
         self.addSeparator()
         for name, short in (("toggle_overlay", "Overlay"), ("contour_view", "Contours"),
                             ("confidence_view", "Confidence")):

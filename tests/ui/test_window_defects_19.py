@@ -207,3 +207,53 @@ def test_4_a_long_status_message_is_elided_before_the_readout(make_window, sampl
         <= message.width()
     bar.clearMessage()
     assert bar.currentMessage() == "" and bar.message.toolTip() == ""
+
+
+# 5 -------------------------------------------------------------------------------------
+def test_5_brush_size_is_kept_relative_to_the_image_diagonal():
+    from segstudio.core.brush_size import pixel_size, relative_size
+
+    fraction = relative_size(119, (4000, 6000))
+    assert pixel_size(fraction, (360, 480)) == 10           # 119 * 600 / 7211
+    assert pixel_size(fraction, (4000, 6000)) == 119
+    assert pixel_size(fraction, (60000, 80000), hi=400) == 400    # within the slider
+    assert pixel_size(1e-9, (10, 10)) == 1
+
+
+def test_5_a_big_images_brush_becomes_as_big_on_a_small_one(make_window, qtbot, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from segstudio.core.brush_size import pixel_size, relative_size
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    Image.fromarray(np.zeros((800, 1200, 3), np.uint8)).save(folder / "a_big.png")
+    Image.fromarray(np.zeros((90, 120, 3), np.uint8)).save(folder / "b_small.png")
+    w = make_window(folder)
+
+    def show(key):
+        w.show_image(key)
+        qtbot.waitUntil(lambda: w.current_key == key and w.image_shape is not None,
+                        timeout=10000)
+
+    show("a_big.png")
+    w.toolbar.brush_size.setValue(119)
+    show("b_small.png")
+    small = pixel_size(relative_size(119, (800, 1200)), (90, 120))
+    assert w.toolbar.brush_size.value() == small == 12
+    assert w.tools.radius == small / 2 and w.toolbar.size_label.text() == f"{small} px"
+    show("a_big.png")
+    assert w.toolbar.brush_size.value() == 119           # not 12 scaled back up with rounding
+    # The next session starts with the same fraction of the picture.
+    again = make_window(folder)
+    qtbot.waitUntil(lambda: again.image_shape is not None, timeout=10000)
+    assert again.toolbar.brush_size.value() == 119
+
+
+# 6 -------------------------------------------------------------------------------------
+def test_6_the_opacity_slider_shows_its_value(make_window, sample_root):
+    w = make_window(sample_root)
+    w.toolbar.opacity.setValue(60)
+    assert w.toolbar.opacity_label.text().strip() == "60%"
+    assert w.toolbar.opacity_label.isVisible()
