@@ -181,6 +181,21 @@ def zip_palette_bomb(tmp: Path) -> Case:
                 ["pal.png", "mask is 9000x9000, its image 40x32"], imported=1)
 
 
+def folder_palette_bomb(tmp: Path) -> Case:
+    # The same bomb in a VOC folder, not a zip: the folder import path checks it too.
+    folder = tmp / "voc"
+    for sub in ("SegmentationClass", "JPEGImages"):
+        (folder / sub).mkdir(parents=True)
+    colour = np.zeros((H, W, 3), np.uint8)
+    colour[:, :20] = (128, 0, 0)
+    (folder / "labelmap.txt").write_bytes(b"road:128,0,0::\nbackground:0,0,0::\n")
+    (folder / "SegmentationClass" / "good.png").write_bytes(png(colour))
+    (folder / "JPEGImages" / "good.png").write_bytes(image_png())
+    (folder / "SegmentationClass" / "pal.png").write_bytes(palette_bomb(9000, 9000))
+    (folder / "JPEGImages" / "pal.png").write_bytes(image_png())
+    return Case(folder, "voc", ["pal.png", "mask is 9000x9000, its image 40x32"], imported=1)
+
+
 def zip_fat_image(tmp: Path) -> Case:
     # A valid 40x32 PNG followed by 20 MB of zeros: 20 KB zipped.
     colour = np.zeros((H, W, 3), np.uint8)
@@ -301,6 +316,16 @@ def labelme_bomb(tmp: Path) -> Case:
                 ["x.png", "20000x20000", "over segstudio's limit"], imported=1)
 
 
+def labelme_mask_bomb(tmp: Path) -> Case:
+    # A mask patch (labelme's base64 PNG) of 20000x20000 on a 40x32 image: refused from its
+    # header, never decoded (Pillow's DecompressionBombError before).
+    patch = base64.b64encode(zero_png(20000, 20000)).decode("ascii")
+    shapes = [{"label": "road", "points": [[0, 0], [9, 9]], "shape_type": "mask",
+               "mask": patch}]
+    return Case(labelme(tmp, shapes), "labelme",
+                ["x.json", "shape 1", "mask patch of 20000x20000"], imported=1)
+
+
 def labelme_nested(tmp: Path) -> Case:
     return Case(labelme(tmp, [], raw="{\"a\":" * 100_000 + "1" + "}" * 100_000), "labelme",
                 ["x.json", "nested too deeply"], fatal=True)
@@ -309,6 +334,6 @@ def labelme_nested(tmp: Path) -> Case:
 CASES: dict[str, Callable[[Path], Case]] = {f.__name__: f for f in (
     rle_wrap, rle_over_int64, rle_huge_string, nan_box, duplicate_image_ids,
     duplicate_category_ids, category_id_list, coco_nested, zip_absolute_entry, zip_mask_bomb,
-    zip_palette_bomb, zip_fat_image, zip_encrypted, zip_deflate64, zip_mask_size_lie,
-    zip_image_size_lie, zip_size_and_crc_lie, labelme_nan,
-    labelme_type_list, labelme_bomb, labelme_nested)}
+    zip_palette_bomb, folder_palette_bomb, zip_fat_image, zip_encrypted, zip_deflate64,
+    zip_mask_size_lie, zip_image_size_lie, zip_size_and_crc_lie, labelme_nan,
+    labelme_type_list, labelme_bomb, labelme_mask_bomb, labelme_nested)}

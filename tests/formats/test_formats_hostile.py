@@ -48,7 +48,8 @@ def test_hostile_import_is_one_line_naming_the_file_and_item(tmp_path, name):
 # these took gigabytes before.
 @pytest.mark.parametrize("name", ["rle_huge_string", "zip_mask_bomb", "zip_palette_bomb",
                                   "labelme_bomb", "zip_fat_image", "zip_mask_size_lie",
-                                  "zip_image_size_lie"])
+                                  "zip_image_size_lie", "folder_palette_bomb",
+                                  "labelme_mask_bomb"])
 def test_bombs_stay_in_bounded_memory(tmp_path, name):
     case = CASES[name](tmp_path)
     setup = "from segstudio.core.formats import import_labels"

@@ -64,12 +64,14 @@ def _decode_mask(data: str, h: int, w: int) -> np.ndarray:
         raw = base64.b64decode(data, validate=False)
         header = read_header(raw)
         # Before decoding: a patch is at most its image's size (a bomb is refused unread).
+        # BadShape: the image is refused, not imported without the shape (a bomb is hostile,
+        # not a shape someone drew wrong).
         if header is not None and (size_problem(header.width, header.height)
                                    or header.width * header.height > 4 * h * w):
-            raise ShapeError(f"mask patch of {header.width}x{header.height} on a {w}x{h} image")
+            raise BadShape(f"mask patch of {header.width}x{header.height} on a {w}x{h} image")
         img = Image.open(io.BytesIO(raw))
         if img.size[0] * img.size[1] > 4 * h * w:
-            raise ShapeError(f"mask patch of {img.size[0]}x{img.size[1]} on a {w}x{h} image")
+            raise BadShape(f"mask patch of {img.size[0]}x{img.size[1]} on a {w}x{h} image")
         arr = np.array(img)
     except (binascii.Error, OSError, ValueError, UnidentifiedImageError,
             Image.DecompressionBombError) as e:
