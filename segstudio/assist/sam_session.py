@@ -171,6 +171,11 @@ class SamSession:
         encoding is ready or with no point at all."""
         return self._predict(self.embedding(), self.prompt(hover))
 
+    def mask_at(self, p: Point) -> np.ndarray | None:
+        """The object one positive click at `p` gives, leaving the points as they are (the
+        object fill's prompt); any thread."""
+        return self._predict(self.embedding(), (((float(p[0]), float(p[1])),), (1,)))
+
     def _predict(self, emb: Any, prompt: Prompt) -> np.ndarray | None:
         import time
 

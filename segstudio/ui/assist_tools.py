@@ -15,6 +15,7 @@ import numpy as np
 
 from segstudio.assist.commit import ObjectEdit
 from segstudio.assist.grabcut import SEED_RADIUS, BoxSegmenter
+from segstudio.assist.object_fill import object_fill
 from segstudio.assist.regions import RegionMap
 from segstudio.assist.scissors import Scissors
 from segstudio.core.editing import MaskDocument
@@ -40,6 +41,7 @@ class AssistTools:
         self._prefetch: Future | None = None
         self._maps: list[Future[Scissors]] = []
         self._paths: dict[int, np.ndarray] = {}     # edge i: anchor i to anchor i + 1
+        self.last_object_fill: str | None = None     # "sam" or "colour": what decided
 
     def set_image(self, image: np.ndarray | None) -> None:
         self.image = image
@@ -119,6 +121,29 @@ class AssistTools:
         self._job: tuple[Future, Callable[[object], BBox | None]] | None = None
         self._box = None
         self._edit = None
+
+    # -- object fill (the prediction as a prompt) ----------------------------------------
+    def object_fill(self, doc: MaskDocument, value: int, p: Point,
+                    sam_mask: Callable[[Point], np.ndarray | None] | None = None) -> bool:
+        """Re-label the object under `p` within its predicted region, on the worker (the
+        colour flood of a large region, or SAM's decoder, costs up to a second on the busy
+        CPU); `poll` commits it (one undo step). `sam_mask(p)`: SAM's mask for a click, when SAM has
+        encoded the image. False: nothing to do (off the image, or busy)."""
+        if self.image is None or self._job is not None:
+            return False
+        self.end_box()
+        image, mask = self.image, doc.mask.copy()
+
+        def compute():
+            sam = sam_mask(p) if sam_mask is not None else None
+            return object_fill(image, mask, p[0], p[1], sam_mask=sam)
+
+        def commit(hit) -> BBox | None:
+            self.last_object_fill = None if hit is None else hit[2]
+            return None if hit is None else doc.paint(hit[0], hit[1], value)
+
+        self._job = (self._pool.submit(compute), commit)
+        return True
 
     # -- region brush --------------------------------------------------------------------
     def regions(self, doc: MaskDocument, value: int, p0: Point, p1: Point,

@@ -204,7 +204,8 @@ def _tool(tool: Tool) -> Callable[[Commands, bool], None]:
 
 
 TOOL_NAMES = ("tool_brush", "tool_eraser", "tool_fill", "tool_polygon", "tool_box",
-              "tool_scissors", "tool_regions", "tool_sam", "tool_pick", "tool_pan")
+              "tool_scissors", "tool_regions", "tool_sam", "tool_object_fill", "tool_pick",
+              "tool_pan")
 C = Commands
 COMMANDS: tuple[Command, ...] = (
     Command("open_folder", "&Open folder…", ("Ctrl+O",), "File", C.open_folder,
@@ -238,8 +239,10 @@ COMMANDS: tuple[Command, ...] = (
             _tool(Tool.SCISSORS), checkable=True),
     Command("tool_regions", "Re&gion brush (up to image edges)", ("M",), "Tools",
             _tool(Tool.REGIONS), checkable=True),
-    Command("tool_sam", "SAM: clicks to object (&A; Enter commits)", ("A",), "Tools",
+    Command("tool_sam", "S&AM (clicks become the object; Enter commits)", ("A",), "Tools",
             _tool(Tool.SAM), checkable=True),
+    Command("tool_object_fill", "Object fill (the ob&ject, not its whole region)",
+            ("Shift+F",), "Tools", _tool(Tool.OBJECT_FILL), checkable=True),
     Command("tool_pick", "Pic&k class (eyedropper; Ctrl+click with any tool)", ("I",), "Tools",
             _tool(Tool.PICK), checkable=True),
     Command("tool_pan", "P&an", ("H",), "Tools", _tool(Tool.PAN), checkable=True),

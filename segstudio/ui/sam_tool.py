@@ -58,6 +58,7 @@ class SamTool(QtCore.QObject):
         self.spec = None                        # a ModelSpec; None: the session's default
         self.session = None                     # a SamSession once the tool is used
         self.active = False
+        self.quiet = False      # serving the object fill: no "how to get weights", no preview
         self.image: np.ndarray | None = None
         self.key: Hashable | None = None
         self.neighbours: list[tuple[Hashable, Path]] = []
@@ -86,11 +87,12 @@ class SamTool(QtCore.QObject):
             self._said = text
             self.status.emit(text)
 
-    def activate(self, on: bool) -> None:
-        """The tool was chosen (on) or left: without weights it says how to get them once."""
+    def activate(self, on: bool, quiet: bool = False) -> None:
+        """The tool was chosen (on) or left: without weights it says how to get them once.
+        `quiet`: for the object fill, which works without SAM (and uses it when ready)."""
         from segstudio.assist import sam_session
 
-        self.active = on
+        self.active, self.quiet = on, quiet
         self.cancel()
         if not on:
             self._timer.stop()
@@ -100,7 +102,8 @@ class SamTool(QtCore.QObject):
             spec = self.spec or sam_session.DEFAULT_SPEC
             if not sam_session.weights_present(spec):
                 self._said = ""
-                self._say(sam_session.how_to_get(spec))
+                if not quiet:
+                    self._say(sam_session.how_to_get(spec))
                 return
             self.session = sam_session.SamSession(spec)
         self._open()
@@ -155,6 +158,12 @@ class SamTool(QtCore.QObject):
         if self.session is not None:
             self.session.clear_points()
 
+    def point_mask(self):
+        """For the object fill: a function giving SAM's mask for one click (any thread), or
+        None while SAM has not encoded this image."""
+        s = self.session
+        return s.mask_at if s is not None and s.ready else None
+
     @property
     def has_points(self) -> bool:
         return self.session is not None and bool(self.session.points)
@@ -166,6 +175,12 @@ class SamTool(QtCore.QObject):
             return
         if s.error is not None:
             self._say(f"SAM: {s.error}")
+            return
+        if self.quiet:
+            self._say("Object fill: SAM is encoding this image; until then similar-colour "
+                      "regions decide" if not s.ready else
+                      "Object fill: a click re-labels the object SAM sees, inside the "
+                      "predicted region")
             return
         if not s.ready:
             self._say("SAM: encoding this image… (the other tools work meanwhile)")

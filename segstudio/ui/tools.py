@@ -29,8 +29,10 @@ class Tool(enum.Enum):
     SCISSORS = "scissors"    # a polygon whose edges follow image edges
     REGIONS = "regions"      # a brush that paints whole edge-bounded regions
     SAM = "sam"              # Segment Anything: points become the object's mask
+    OBJECT_FILL = "object_fill"  # fill the object under a click, not the whole region
 
 BRUSHES = (Tool.BRUSH, Tool.ERASER, Tool.REGIONS)
+SAM_TOOLS = (Tool.SAM, Tool.OBJECT_FILL)     # the tools that have SAM encode the image
 
 
 class ToolController(QtCore.QObject):
@@ -75,8 +77,9 @@ class ToolController(QtCore.QObject):
     def set_tool(self, tool: Tool) -> None:
         if tool is not self.tool:
             self.cancel_polygon()
-        if (tool is Tool.SAM) != self.sam.active:
-            self.sam.activate(tool is Tool.SAM)
+        want = (tool in SAM_TOOLS, tool is Tool.OBJECT_FILL)     # (on, quiet)
+        if want != (self.sam.active, self.sam.quiet):
+            self.sam.activate(*want)
         if tool is Tool.PICK and self.tool is not Tool.PICK:
             self._before_pick = self.tool
         self.tool = tool
@@ -174,6 +177,9 @@ class ToolController(QtCore.QObject):
                 self._poll_assist()
         elif self.tool is Tool.SAM:
             self.sam.click(p, positive=True)
+        elif self.tool is Tool.OBJECT_FILL:
+            if self.assist.object_fill(doc, self.value, p, self.sam.point_mask()):
+                self._poll_assist()
         elif self.tool is Tool.SCISSORS:
             if double:
                 self.finish_polygon()

@@ -123,3 +123,57 @@ def test_without_weights_the_tool_says_how_and_the_others_work(window, qtbot, sa
     window.tools.value = 1
     _click(window.canvas, (20.5, 20.5))
     assert doc.mask[20, 20] == 1 and doc.can_undo
+
+
+def test_object_fill_relabels_the_object_not_the_region(window, qtbot, sample_root,
+                                                        monkeypatch, tmp_path):
+    """Without SAM weights: the similar-colour regions inside the predicted region."""
+    import cv2
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))
+    doc = _open(window, qtbot, sample_root)
+    h, w = doc.mask.shape
+    image = window.tools.assist.image
+    image[:] = 128                                        # a grey "road" with a dark "car"
+    car = np.zeros((h, w), np.uint8)
+    cv2.rectangle(car, (20, 20), (45, 40), 1, -1)
+    image[car > 0] = (40, 30, 150)
+    window.tools.set_image(image)
+    doc.replace(np.zeros((h, w), np.uint8))               # the network said: all road
+    window.command_actions["tool_object_fill"].trigger()
+    assert window.statusBar().currentMessage() == "" or "weights" not in \
+        window.statusBar().currentMessage()               # no SAM nag: it works without
+    window.tools.value = 1
+    _click(window.canvas, (30.5, 30.5))
+    qtbot.waitUntil(lambda: not window.tools.assist.busy and doc.mask[30, 30] == 1,
+                    timeout=10_000)
+    assert window.tools.assist.last_object_fill == "colour"
+    got = doc.mask == 1
+    assert (got & (car > 0)).sum() / (got | (car > 0)).sum() > 0.85
+    assert doc.touched[30, 30] and doc.mask[5, 80] == 0
+    doc.undo()
+    assert not doc.mask.any()
+
+
+def test_object_fill_uses_sam_once_it_has_encoded(window, qtbot, sample_root, tiny_sam):
+    doc = _open(window, qtbot, sample_root)
+    window.command_actions["tool_object_fill"].trigger()
+    tool = window.tools.sam
+    assert tool.active and tool.quiet
+    qtbot.waitUntil(lambda: tool.ready, timeout=30_000)
+    p = _object_point(tool.session, doc.mask.shape)
+    before = doc.mask.copy()
+    window.tools.value = int((np.bincount(before.ravel(), minlength=256)[:4]).argmin())
+    _click(window.canvas, p)
+    qtbot.waitUntil(lambda: not window.tools.assist.busy, timeout=10_000)
+    QtWidgets.QApplication.processEvents()
+    qtbot.waitUntil(lambda: window.tools.assist.last_object_fill is not None, timeout=10_000)
+    assert window.tools.assist.last_object_fill in ("sam", "colour")
+    changed = doc.mask != before
+    # Never past the region the click was in (what fill would take).
+    from segstudio.assist.object_fill import component
+
+    (y0, x0, y1, x1), inside = component(before, int(p[0]), int(p[1]))
+    region = np.zeros_like(changed)
+    region[y0:y1, x0:x1] = inside
+    assert not (changed & ~region).any()
