@@ -32,7 +32,6 @@ def train_project(args: argparse.Namespace) -> int:
         ArchitectureError,
         check_arch,
         project_arch,
-        set_project_arch,
     )
 
     given = [flag for name, flag in _FOLDER_ONLY.items() if getattr(args, name)]
@@ -78,12 +77,13 @@ def train_project(args: argparse.Namespace) -> int:
         if start.missing_backbone and not args.json:
             print(f"note: {arch} starts {start.note} (get it: segstudio weights fetch "
                   f"{start.missing_backbone})", file=sys.stderr)
-        set_project_arch(project, arch)
+    else:
+        start = None
     set_threads(args.threads)
     bar = TrainBar(quiet=args.json)
     try:
         outcome = run_finetune(project, arch, settings, progress=bar, resume=resume,
-                               device=args.device)
+                               device=args.device, start=start)
     finally:
         bar.close()
     rec, result = outcome.record, outcome.result

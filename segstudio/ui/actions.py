@@ -9,8 +9,10 @@ from segstudio.ui.class_keys import CLASS_KEYS
 from segstudio.ui.commands import COMMANDS, TOOL_NAMES, Commands
 
 
-def build_actions(window: QtWidgets.QMainWindow, commands: Commands) -> dict[str, QtGui.QAction]:
-    """Create the actions (each running its table row's callable) and the menus."""
+def build_actions(window: QtWidgets.QMainWindow) -> dict[str, QtGui.QAction]:
+    """Create the actions and the menus from the table; `connect_commands` gives them their
+    handlers once the commands exist (the tool bar, which the commands use, is built from
+    these actions)."""
     actions: dict[str, QtGui.QAction] = {}
     menus: dict[str, QtWidgets.QMenu] = {}
     for cmd in COMMANDS:
@@ -18,10 +20,6 @@ def build_actions(window: QtWidgets.QMainWindow, commands: Commands) -> dict[str
         action.setShortcuts([QtGui.QKeySequence(k) for k in cmd.keys])
         action.setCheckable(cmd.checkable)
         action.setProperty("needs_project", cmd.needs_project)
-        if cmd.checkable:
-            action.triggered.connect(lambda checked, run=cmd.run: run(commands, checked))
-        else:
-            action.triggered.connect(lambda _checked=False, run=cmd.run: run(commands))
         window.addAction(action)  # shortcuts work even while the menu bar is hidden
         if cmd.menu:
             if cmd.menu not in menus:
@@ -35,10 +33,22 @@ def build_actions(window: QtWidgets.QMainWindow, commands: Commands) -> dict[str
         action = QtGui.QAction(f"Class {i + 1}", window)
         action.setShortcut(QtGui.QKeySequence(key))
         action.setProperty("needs_project", True)
-        action.triggered.connect(lambda _c=False, i=i: commands.pick_class(i))
         window.addAction(action)
         actions[f"class_{i + 1}"] = action
     return actions
+
+
+def connect_commands(actions: dict[str, QtGui.QAction], commands: Commands) -> None:
+    """Each action runs its table row's callable (checkable ones get the new state)."""
+    for cmd in COMMANDS:
+        action = actions[cmd.name]
+        if cmd.checkable:
+            action.triggered.connect(lambda checked, run=cmd.run: run(commands, checked))
+        else:
+            action.triggered.connect(lambda _checked=False, run=cmd.run: run(commands))
+    for i in range(len(CLASS_KEYS)):
+        actions[f"class_{i + 1}"].triggered.connect(
+            lambda _c=False, i=i: commands.pick_class(i))
 
 
 def set_project_actions_enabled(actions: dict[str, QtGui.QAction], on: bool) -> None:

@@ -29,12 +29,14 @@ class ClassAdder(QtCore.QObject):
     added = QtCore.Signal(int)
     finished = QtCore.Signal(str)
 
-    def __init__(self, notifier: Notifier, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, notifier: Notifier, *, busy_elsewhere: Callable[[], bool],
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.notify = notifier
         self.dialog_parent = parent
         self.session = None
-        self.busy_elsewhere: Callable[[], bool] = lambda: False
+        # Another part rewriting the labels (a run, the other class edit): wait for it.
+        self.busy_elsewhere = busy_elsewhere
         self.runner = WorkerRunner(self)
         self._progress: QtWidgets.QProgressDialog | None = None
         self._pending_name = ""

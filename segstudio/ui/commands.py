@@ -3,6 +3,8 @@ callable that runs it. `actions.py` turns the table into QActions, menus and the
 list of the help dialog, so the three never disagree.
 
 Each command is a thin call into a part of the window (canvas, tools, session, runs, docks).
+The parts are passed in by name (`CommandParts`); of the window itself the commands see only
+the small `WindowView` protocol (project, image on screen, show/open/close).
 """
 
 from __future__ import annotations
@@ -19,18 +21,57 @@ from segstudio.core.project import ImageState
 from segstudio.ui.tools import Tool
 
 if TYPE_CHECKING:
-    from segstudio.ui.main_window import MainWindow
+    from segstudio.ui.canvas import Canvas
+    from segstudio.ui.class_remapping import ClassRemapper
+    from segstudio.ui.docks.files import FilesDock
+    from segstudio.ui.docks.model import ModelDock
+    from segstudio.ui.docks.palette import PaletteDock
+    from segstudio.ui.notifier import Notifier
+    from segstudio.ui.other_writers import OtherWriters
+    from segstudio.ui.runs import Runs
+    from segstudio.ui.toolbar import ViewToolbar
+    from segstudio.ui.tools import ToolController
+    from segstudio.ui.window_parts import WindowView
+
+
+@dataclass(frozen=True)
+class CommandParts:
+    """The window's parts the commands call; each is built before the commands are."""
+
+    dialog_parent: QtWidgets.QWidget
+    canvas: Canvas
+    tools: ToolController
+    palette: PaletteDock
+    files: FilesDock
+    model_dock: ModelDock
+    runs: Runs
+    toolbar: ViewToolbar
+    other_writers: OtherWriters
+    remapper: ClassRemapper
+    notify: Notifier
 
 
 class Commands:
-    """The handlers; `w` is the window whose parts they call."""
+    """The handlers: `w` is the window as `WindowView`; the parts are attributes by name."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowView, parts: CommandParts) -> None:
         self.w = window
+        self.dialog_parent = parts.dialog_parent
+        self.canvas = parts.canvas
+        self.tools = parts.tools
+        self.palette = parts.palette
+        self.files = parts.files
+        self.model_dock = parts.model_dock
+        self.runs = parts.runs
+        self.toolbar = parts.toolbar
+        self.other_writers = parts.other_writers
+        self.remapper = parts.remapper
+        self.notify = parts.notify
 
     # -- file ----------------------------------------------------------------------------
     def open_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self.w, "Open a folder of images")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self.dialog_parent,
+                                                            "Open a folder of images")
         if folder:
             self.w.open_folder(Path(folder))
 
@@ -48,7 +89,7 @@ class Commands:
             if not (folder / "segstudio.json").is_file():
                 make_sample_project(folder)
         except (SegstudioError, OSError) as exc:
-            self.w.notify.error(f"{folder}: cannot create the sample project ({exc})",
+            self.notify.error(f"{folder}: cannot create the sample project ({exc})",
                                 dialog=True)
             return
         self.w.open_folder(folder)
@@ -59,19 +100,19 @@ class Commands:
             entry = w.session.entry(w.current_key)
             if w.session.is_dirty(entry.key):
                 # Before save(): a fast write may report (e.g. a failure) within the call.
-                w.notify.status(f"saving {w.session.project.label_path(entry)}", 3000)
+                self.notify.status(f"saving {w.session.project.label_path(entry)}", 3000)
                 w.session.save(entry)
             w.update_title()
 
     def import_labels(self) -> None:
         from segstudio.ui.dialogs.transfer import import_dialog
 
-        import_dialog(self.w)
+        import_dialog(self.dialog_parent)
 
     def export_labels(self) -> None:
         from segstudio.ui.dialogs.transfer import export_dialog
 
-        export_dialog(self.w)
+        export_dialog(self.dialog_parent)
 
     def quit(self) -> None:
         self.w.close()
@@ -80,11 +121,11 @@ class Commands:
     def undo(self) -> None:
         doc = self.w.current_document()
         if doc is not None and doc.can_undo:
-            self.w.tools.cancel_polygon()
+            self.tools.cancel_polygon()
             doc.undo()      # the canvas follows the document's change event
             self.w.update_title()
-        elif self.w.remapper.can_undo:   # right after a class delete / merge: take it back
-            self.w.remapper.undo_last()
+        elif self.remapper.can_undo:   # right after a class delete / merge: take it back
+            self.remapper.undo_last()
 
     def redo(self) -> None:
         doc = self.w.current_document()
@@ -99,7 +140,7 @@ class Commands:
             return
         entry = w.session.entry(w.current_key)
         if w.session.set_reviewed(entry, checked, w.image_shape):
-            w.notify.status(f"{entry.key}: {'reviewed' if checked else 'not reviewed'}")
+            self.notify.status(f"{entry.key}: {'reviewed' if checked else 'not reviewed'}")
         w.update_title()
 
     def review_and_next(self) -> None:
@@ -112,15 +153,15 @@ class Commands:
             w.session.set_reviewed(entry, True, w.image_shape)
         w.update_title()
         if not self._step(1, unreviewed=True):
-            w.notify.status("reviewed; no unreviewed image after it in the list")
+            self.notify.status("reviewed; no unreviewed image after it in the list")
 
     def next_unreviewed(self) -> None:
         if not self._step(1, unreviewed=True):
-            self.w.notify.status("no unreviewed image after this one in the list")
+            self.notify.status("no unreviewed image after this one in the list")
 
     def _step(self, step: int, *, unreviewed: bool = False) -> bool:
         w = self.w
-        keys = w.files.ordered_keys()
+        keys = self.files.ordered_keys()
         if not keys or w.session is None:
             return False
         i = keys.index(w.current_key) if w.current_key in keys else -step
@@ -141,51 +182,50 @@ class Commands:
 
     # -- tools ---------------------------------------------------------------------------
     def _tool(self, tool: Tool) -> None:
-        w = self.w
-        w.tools.set_tool(tool)
-        w.command_actions[f"tool_{tool.value}"].setChecked(True)
-        w.canvas.set_brush_radius(w.tools.brush_outline_radius())
+        # The tool's action and the brush outline follow `tools.tool_changed` (ViewControls),
+        # whoever changed the tool: this key, the toolbar or the eyedropper handing back.
+        self.tools.set_tool(tool)
 
     def pick_class(self, index: int) -> None:
         """A class key: paint with class `index` (keys beyond the project's classes: say so)."""
-        w = self.w
-        classes = w.palette.classes
+        classes = self.palette.classes
         if classes is None:
             return
         if index >= classes.num_classes:
-            w.notify.status(f"no class {index + 1}: this project has {classes.num_classes}", 3000)
+            self.notify.status(f"no class {index + 1}: this project has {classes.num_classes}",
+                               3000)
             return
-        w.palette.select(index)
+        self.palette.select(index)
 
     def brush_smaller(self) -> None:
-        s = self.w.toolbar.brush_size
+        s = self.toolbar.brush_size
         s.setValue(max(s.minimum(), round(s.value() / 1.25)))
 
     def brush_larger(self) -> None:
-        s = self.w.toolbar.brush_size
+        s = self.toolbar.brush_size
         s.setValue(min(s.maximum(), max(s.value() + 1, round(s.value() * 1.25))))
 
     # -- view ----------------------------------------------------------------------------
     def confidence_view(self, checked: bool) -> None:
         w = self.w
-        w.canvas.set_confidence_visible(checked)
+        self.canvas.set_confidence_visible(checked)
         if checked and w.session is not None and w.current_key is not None \
                 and w.current_key not in w.session.confidence_maps:
-            w.notify.status("no confidence map for this image yet: segment it first")
+            self.notify.status("no confidence map for this image yet: segment it first")
 
     def adjust_image(self) -> None:
-        self.w.toolbar.show_adjust_panel()
+        self.toolbar.show_adjust_panel()
 
     # -- model ---------------------------------------------------------------------------
     def weights(self) -> None:
         from segstudio.ui.dialogs.weights import WeightsDialog
 
-        WeightsDialog.show_for(self.w)
+        WeightsDialog.show_for(self.dialog_parent)
 
     def help(self) -> None:
         from segstudio.ui.dialogs.shortcuts import show_shortcuts
 
-        show_shortcuts(self.w, shortcut_rows())
+        show_shortcuts(self.dialog_parent, shortcut_rows())
 
 
 @dataclass(frozen=True)
@@ -249,40 +289,40 @@ COMMANDS: tuple[Command, ...] = (
     Command("brush_smaller", "Brush smaller", ("[",), "Tools", C.brush_smaller),
     Command("brush_larger", "Brush larger", ("]",), "Tools", C.brush_larger),
     Command("finish_polygon", "Close polygon or scissors", ("Return", "Enter"), "Tools",
-            lambda c: c.w.tools.finish_polygon()),
+            lambda c: c.tools.finish_polygon()),
     Command("cancel_polygon", "Cancel polygon or scissors; end a box's clicks", ("Escape",),
             "Tools",
-            lambda c: c.w.tools.cancel_polygon()),
+            lambda c: c.tools.cancel_polygon()),
     Command("toggle_overlay", "Show &overlay", ("O",), "View",
-            lambda c, on: c.w.canvas.set_overlay_visible(on), checkable=True),
+            lambda c, on: c.canvas.set_overlay_visible(on), checkable=True),
     Command("contour_view", "&Contours only", ("C",), "View",
-            lambda c, on: c.w.canvas.set_contour_mode(on), checkable=True),
+            lambda c, on: c.canvas.set_contour_mode(on), checkable=True),
     Command("confidence_view", "Con&fidence view (low confidence highlighted)", ("K",), "View",
             C.confidence_view, checkable=True),
     Command("hide_class", "&Hide or show the current class in the overlay", ("V",), "View",
-            lambda c: c.w.palette.toggle_hidden()),
+            lambda c: c.palette.toggle_hidden()),
     Command("solo_class", "&Solo the current class (again: show all)", ("S",), "View",
-            lambda c: c.w.palette.solo()),
+            lambda c: c.palette.solo()),
     Command("show_all_classes", "Show every &class", ("Shift+V",), "View",
-            lambda c: c.w.palette.set_hidden(())),
+            lambda c: c.palette.set_hidden(())),
     Command("adjust_image", "Image &brightness, contrast, gamma…", ("Ctrl+B",), "View",
             C.adjust_image),
-    Command("zoom_fit", "Zoom to &fit", ("Ctrl+0", "0"), "View", lambda c: c.w.canvas.fit()),
-    Command("zoom_1to1", "Zoom &1:1", ("Ctrl+1",), "View", lambda c: c.w.canvas.one_to_one()),
+    Command("zoom_fit", "Zoom to &fit", ("Ctrl+0", "0"), "View", lambda c: c.canvas.fit()),
+    Command("zoom_1to1", "Zoom &1:1", ("Ctrl+1",), "View", lambda c: c.canvas.one_to_one()),
     Command("zoom_in", "Zoom &in", ("Ctrl+=", "Ctrl++", "+"), "View",
-            lambda c: c.w.canvas.zoom(1.25)),
-    Command("zoom_out", "Zoom o&ut", ("Ctrl+-", "-"), "View", lambda c: c.w.canvas.zoom(0.8)),
+            lambda c: c.canvas.zoom(1.25)),
+    Command("zoom_out", "Zoom o&ut", ("Ctrl+-", "-"), "View", lambda c: c.canvas.zoom(0.8)),
     Command("sort_confidence", "&Worst first (least confident at the top)", (), "View",
-            lambda c, on: c.w.files.sort_by_confidence(on), checkable=True),
+            lambda c, on: c.files.sort_by_confidence(on), checkable=True),
     Command("refresh_queue", "Refresh the file list (other windows' saves too), its order "
-            "and filter", ("F5",), "View", lambda c: c.w.other_writers.refresh()),
+            "and filter", ("F5",), "View", lambda c: c.other_writers.refresh()),
     Command("segment_image", "Segment &image", ("Ctrl+G",), "Model",
-            lambda c: c.w.runs.segment_current()),
+            lambda c: c.runs.segment_current()),
     Command("segment_all", "Segment &unlabeled images", ("Ctrl+Shift+G",), "Model",
-            lambda c: c.w.runs.segment.segment_unlabeled()),
+            lambda c: c.runs.segment.segment_unlabeled()),
     Command("resegment", "&Re-segment images that are not reviewed…", (), "Model",
-            lambda c: c.w.model_dock.resegment.emit()),
-    Command("fine_tune", "&Fine-tune", (), "Model", lambda c: c.w.runs.start_fine_tune()),
+            lambda c: c.model_dock.resegment.emit()),
+    Command("fine_tune", "&Fine-tune", (), "Model", lambda c: c.runs.start_fine_tune()),
     Command("weights", "Pretrained &weights…", (), "Model", C.weights, needs_project=False),
     Command("help", "&Keyboard shortcuts", ("F1",), "Help", C.help, needs_project=False),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyqtgraph.Qt import QtCore
+from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.project import ImageState
 from segstudio.ui.notifier import Notifier
@@ -22,15 +22,17 @@ class FinetuneRun(RunController):
     finished = QtCore.Signal(str)
     models_changed = QtCore.Signal()
 
-    def __init__(self, finetune_dock, notifier: Notifier,
+    def __init__(self, finetune_dock, notifier: Notifier, *,
+                 offer_resegment: Callable[[str, str], bool],
+                 dialog_parent: QtWidgets.QWidget | None = None,
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.dock = finetune_dock
         self.notify = notifier
         self._last_event = None
-        # Set by the window: what to do once a new model became active.
-        self.offer_resegment: Callable[[str, str], bool] = lambda title, text: False
-        self.dialog_parent = None
+        # What to do once a new model became active: offer to re-segment (SegmentRun's).
+        self.offer_resegment = offer_resegment
+        self.dialog_parent = dialog_parent     # asks about a missing ImageNet encoder
         finetune_dock.cancel.connect(self.runner.cancel)
 
     def describe(self) -> str:
@@ -45,8 +47,6 @@ class FinetuneRun(RunController):
         from segstudio.core.errors import ProjectError
         from segstudio.engine.workflow import (
             default_finetune,
-            save_finetune_settings,
-            set_project_arch,
             starting_point,
             unusual_settings,
         )
@@ -93,16 +93,17 @@ class FinetuneRun(RunController):
             # seen on a real window); the rest on hover and in the status bar's log line.
             self.dock.set_start_note(f"Starts {start.note}: {recipe.summary()}.")
             self.dock.start_note.setToolTip(recipe.describe())
-            save_finetune_settings(project, settings)
-            set_project_arch(project, arch)
-            session.persist()
+        else:
+            start = None
         reviewed = counts[ImageState.REVIEWED]
 
         def task(emit, cancel):
             from segstudio.engine.workflow import run_finetune
 
+            # `start` as shown in the panel: worked out once per click (and again only after
+            # the encoder was fetched); run_finetune keeps the settings and the architecture.
             return run_finetune(project, arch, None if resume else settings, progress=emit,
-                                cancel=cancel, resume=resume)
+                                cancel=cancel, resume=resume, start=start)
 
         worker = TaskWorker(task, "fine-tune")
         worker.item.connect(self._on_event)

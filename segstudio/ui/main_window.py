@@ -18,13 +18,13 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 from segstudio.core.errors import SegstudioError
 from segstudio.core.problems import report_all
 from segstudio.core.project import ImageEntry, ImageState, Project
-from segstudio.ui.actions import build_actions, set_project_actions_enabled
+from segstudio.ui.actions import build_actions, connect_commands, set_project_actions_enabled
 from segstudio.ui.brush_scale import BrushScale
 from segstudio.ui.canvas import Canvas
 from segstudio.ui.class_adding import ClassAdder
 from segstudio.ui.class_keys import install_shift_digits
 from segstudio.ui.class_remapping import ClassRemapper
-from segstudio.ui.commands import Commands
+from segstudio.ui.commands import CommandParts, Commands
 from segstudio.ui.docks.files import FilesDock
 from segstudio.ui.docks.finetune import FineTuneDock
 from segstudio.ui.docks.model import ModelDock
@@ -90,12 +90,10 @@ class MainWindow(QtWidgets.QMainWindow):
         # Where the panels go and how large: WindowState.arrange_docks, for the screen.
 
         self.loader = ImageLoader(self)
-        self.runs = Runs(self.model_dock, self.finetune, self.notify, self)
+        self.runs = Runs(self.model_dock, self.finetune, self.notify,
+                         current_entry=self.current_entry, dialog_parent=self, parent=self)
         self.guard = LeaveGuard(self, self.runs, self.notify, lambda: self.session)
-        self.runs.current_entry = self.current_entry
-        self.runs.finetune.dialog_parent = self
-        self.commands = Commands(self)
-        self.command_actions = build_actions(self, self.commands)
+        self.command_actions = build_actions(self)
         self.recent_menu = add_recent_menu(self, self.command_actions, self.settings,
                                            self.open_folder)
         self.panels_menu = add_panels_menu(
@@ -103,14 +101,20 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda: self.state.arrange_docks())
         self.toolbar = ViewToolbar(self.command_actions, self)
         self.addToolBar(self.toolbar)
-        self.classes = ClassAdder(self.notify, self)
-        self.classes.busy_elsewhere = lambda: self.runs.busy
-        self.remapper = ClassRemapper(self.notify, self)      # delete / merge classes
-        self.remapper.busy_elsewhere = lambda: self.runs.busy or self.classes.busy
+        self.classes = ClassAdder(self.notify, busy_elsewhere=lambda: self.runs.busy,
+                                  parent=self)
+        self.remapper = ClassRemapper(      # delete / merge classes
+            self.notify, busy_elsewhere=lambda: self.runs.busy or self.classes.busy,
+            parent=self)
         self.view = ViewControls(self.canvas, self.palette, self.tools, self.toolbar,
-                                 self.notify, self)
-        self.view.show_tool = lambda tool: self.command_actions[f"tool_{tool.value}"].setChecked(
-            True)
+                                 self.notify, self.command_actions, self)
+        self.other_writers = OtherWriters(self)   # another window's saves: list and canvas
+        self.commands = Commands(self, CommandParts(
+            dialog_parent=self, canvas=self.canvas, tools=self.tools, palette=self.palette,
+            files=self.files, model_dock=self.model_dock, runs=self.runs,
+            toolbar=self.toolbar, other_writers=self.other_writers,
+            remapper=self.remapper, notify=self.notify))
+        connect_commands(self.command_actions, self.commands)
         install_shift_digits(self, self.commands.pick_class, lambda: self.session is not None)
         self.drop = FolderDrop(self)
         self.drop.watch(self, self.canvas.view.viewport(), self.welcome)
@@ -127,7 +131,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.autosave.setInterval(AUTOSAVE_MS)
         self.autosave.timeout.connect(self._autosave)
         self.autosave.start()
-        self.other_writers = OtherWriters(self)   # another window's saves: list and canvas
         self._set_project_widgets_enabled(False)
         self.update_title()
 

@@ -11,9 +11,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from pyqtgraph.Qt import QtCore
+from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.errors import SegstudioError
+from segstudio.core.project import ImageEntry
 from segstudio.ui.finetune_run import FinetuneRun
 from segstudio.ui.notifier import Notifier
 from segstudio.ui.segment_run import SegmentRun
@@ -27,17 +28,20 @@ class Runs(QtCore.QObject):
     segment_finished = QtCore.Signal(str)
     train_finished = QtCore.Signal(str)
 
-    def __init__(self, model_dock, finetune_dock, notifier: Notifier,
+    def __init__(self, model_dock, finetune_dock, notifier: Notifier, *,
+                 current_entry: Callable[[], ImageEntry | None],
+                 dialog_parent: QtWidgets.QWidget | None = None,
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.model_dock = model_dock
         self.finetune_dock = finetune_dock
         self.notify = notifier
         self.session = None
-        self.current_entry: Callable[[], object] = lambda: None
+        self.current_entry = current_entry      # the image on screen (Segment image)
         self.segment = SegmentRun(model_dock, notifier, self)
-        self.finetune = FinetuneRun(finetune_dock, notifier, self)
-        self.finetune.offer_resegment = self.segment.offer_resegment
+        self.finetune = FinetuneRun(finetune_dock, notifier,
+                                    offer_resegment=self.segment.offer_resegment,
+                                    dialog_parent=dialog_parent, parent=self)
         self.segment.finished.connect(self.segment_finished)
         self.finetune.finished.connect(self.train_finished)
         self.finetune.models_changed.connect(self.refresh_models)

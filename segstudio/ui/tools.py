@@ -39,7 +39,8 @@ class ToolController(QtCore.QObject):
     """`changed(bbox)` after every edit (bbox may be None when nothing changed);
     `polygon_preview(points, cursor)` while a polygon is being drawn; `picked(value)` when the
     eyedropper took the class under the cursor (the pick tool, or Ctrl+click with any tool),
-    and `tool_changed(tool)` when the pick tool hands back to the tool used before it."""
+    and `tool_changed(tool)` whenever the tool changes (a key, the toolbar, or the pick tool
+    handing back to the tool used before it)."""
 
     changed = QtCore.Signal(object)
     polygon_preview = QtCore.Signal(list, object)
@@ -75,7 +76,8 @@ class ToolController(QtCore.QObject):
         self.sam.set_image(rgb)
 
     def set_tool(self, tool: Tool) -> None:
-        if tool is not self.tool:
+        changed = tool is not self.tool
+        if changed:
             self.cancel_polygon()
         want = (tool in SAM_TOOLS, tool is Tool.OBJECT_FILL)     # (on, quiet)
         if want != (self.sam.active, self.sam.quiet):
@@ -83,6 +85,8 @@ class ToolController(QtCore.QObject):
         if tool is Tool.PICK and self.tool is not Tool.PICK:
             self._before_pick = self.tool
         self.tool = tool
+        if changed:
+            self.tool_changed.emit(tool)
 
     def set_radius(self, radius: float) -> None:
         self.radius = min(max(float(radius), self.MIN_RADIUS), self.MAX_RADIUS)
@@ -171,7 +175,6 @@ class ToolController(QtCore.QObject):
             self.pick(p)
             # One pick, then back to painting with the class picked.
             self.set_tool(self._before_pick)
-            self.tool_changed.emit(self.tool)
         elif self.tool is Tool.BOX:
             if self.assist.refine(p):
                 self._poll_assist()

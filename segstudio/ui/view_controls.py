@@ -5,9 +5,9 @@ mask and the image data are never touched here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from segstudio.ui.notifier import Notifier
 
@@ -24,6 +24,7 @@ class ViewControls(QtCore.QObject):
     status bar."""
 
     def __init__(self, canvas, palette, tools, toolbar, notifier: Notifier,
+                 actions: Mapping[str, QtGui.QAction],
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
@@ -34,8 +35,7 @@ class ViewControls(QtCore.QObject):
             "x 8000, y 6000 · 1 Sky"))
         self.notify = notifier
         self.adjust = toolbar.adjust
-        # Set by the window: check the tool's action when the eyedropper hands back.
-        self.show_tool: Callable[[object], None] = lambda tool: None
+        self.actions = actions
         self.zoom_label = QtWidgets.QLabel("")
         self.zoom_label.setToolTip("Screen pixels per image pixel (100%: 1:1, Ctrl+1; "
                                    "fit: Ctrl+0)")
@@ -44,8 +44,13 @@ class ViewControls(QtCore.QObject):
         canvas.zoom_changed.connect(lambda f: self.zoom_label.setText(zoom_text(f)))
         palette.visibility_changed.connect(self._visibility_changed)
         tools.picked.connect(self.picked)
-        tools.tool_changed.connect(lambda tool: self.show_tool(tool))
+        tools.tool_changed.connect(self._tool_changed)
         self.adjust.changed.connect(self._adjusted)
+
+    def _tool_changed(self, tool) -> None:
+        # The tool's action checked and the brush outline shown, whoever changed the tool.
+        self.actions[f"tool_{tool.value}"].setChecked(True)
+        self.canvas.set_brush_radius(self.tools.brush_outline_radius())
 
     def image_shown(self, rgb) -> None:
         """The image on screen (what "Auto" measures); the adjustment stays as it is."""

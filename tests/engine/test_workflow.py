@@ -234,3 +234,27 @@ def test_encoder_networks_start_from_their_imagenet_encoder(project, tmp_path, m
                   .build_model("linknet", 4).named_parameters() if k.startswith("encoder."))
     assert n == encoder
     assert outcome.record["status"] == "finished"
+
+
+def test_settings_saved_by_an_earlier_segstudio_follow_todays_defaults(project) -> None:
+    """Version-1 projects saved the whole panel on each run, defaults included (200 steps,
+    no weighting: the values that wrecked a trained model); those read as defaults now, while
+    a value the person changed is kept, and a save marks the settings as today's."""
+    from segstudio.engine.workflow.finetune import SETTINGS_VERSION, save_finetune_settings
+
+    d = default_finetune(project, "enet")
+    project.settings["finetune"] = {"steps": 200, "weighting": "none", "lr": 5e-4,
+                                    "batch": 4}
+    s = finetune_settings(project, "enet")
+    assert (s.steps, s.weighting) == (d.steps, "auto")
+    assert s.lr == 5e-4                                   # the person's own value
+    project.settings["finetune"] = {"steps": 250, "weighting": "median"}
+    s = finetune_settings(project, "enet")
+    assert (s.steps, s.weighting) == (250, "median")
+    # Saved today: "none" and 200 are the person's choice and stay.
+    save_finetune_settings(project, replace(d, steps=200, weighting="none"))
+    assert project.settings["finetune"]["version"] == SETTINGS_VERSION
+    s = finetune_settings(project, "enet")
+    assert (s.steps, s.weighting) == (200, "none")
+    project.settings["finetune"]["version"] = "two"        # nonsense: read as version 1
+    assert finetune_settings(project, "enet").weighting == "auto"

@@ -71,7 +71,8 @@ def test_runs_from_its_docks_and_a_notifier(qtbot, session, tiny_checkpoint, dia
     host = QtWidgets.QMainWindow()
     qtbot.addWidget(host)
     model_dock, finetune_dock = ModelDock(host), FineTuneDock(host)
-    runs = Runs(model_dock, finetune_dock, Notifier(host), host)
+    runs = Runs(model_dock, finetune_dock, Notifier(host), current_entry=lambda: None,
+                parent=host)
     runs.set_session(session)
     runs.project_opened()
     assert model_dock.arch.currentText() == "enet"
@@ -240,3 +241,52 @@ def test_leave_guard_asks_about_runs_then_unsaved_labels(qtbot, session, monkeyp
     assert guard.may_leave("Quit") and not session.dirty_keys()
     monkeypatch.setattr(box, "question", staticmethod(lambda *a, **k: pytest.fail("asked")))
     assert guard.may_leave("Quit")
+
+
+def test_commands_see_the_window_only_through_its_protocol():
+    """The commands get their parts by name; of the window they use only `WindowView`'s
+    members (no reaching through `self.w` for a dock or the canvas)."""
+    import ast
+    import inspect
+
+    from segstudio.ui import commands
+    from segstudio.ui.window_parts import WindowView
+
+    allowed = {n for n in vars(WindowView) if not n.startswith("_")} \
+        | set(WindowView.__annotations__)
+    used = set()
+    for node in ast.walk(ast.parse(inspect.getsource(commands))):
+        # self.w.X, w.X (w = self.w) and c.w.X in the table
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == "w":
+            used.add(node.attr)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == "w":
+            used.add(node.attr)
+    assert used, "the check found no use of the window at all: it no longer looks right"
+    assert used <= allowed, f"commands reach into the window for {sorted(used - allowed)}"
+
+
+def test_no_part_gets_a_callback_after_it_was_built():
+    """Collaborators are passed in when a part is built: no module of the window assigns a
+    function to another object's attribute afterwards (`x.part.callback = lambda: ...`),
+    which hid a part's dependencies behind placeholder lambdas."""
+    import ast
+    from pathlib import Path
+
+    import segstudio.ui
+
+    found = []
+    for path in Path(segstudio.ui.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                nested = isinstance(target, ast.Attribute) \
+                    and isinstance(target.value, ast.Attribute)
+                if nested and (isinstance(node.value, ast.Lambda) or (isinstance(
+                        node.value, ast.Attribute) and target.attr in (
+                        "current_entry", "offer_resegment", "dialog_parent",
+                        "busy_elsewhere", "show_tool"))):
+                    found.append(f"{path.name}:{node.lineno} {ast.unparse(target)}")
+    assert not found, found

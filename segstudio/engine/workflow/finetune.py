@@ -30,6 +30,7 @@ from segstudio.engine.workflow.models import (
     run_records,
     set_active,
 )
+from segstudio.engine.workflow.project_choices import set_project_arch
 from segstudio.engine.workflow.start import (
     StartChoice,
     median_image_size,
@@ -97,15 +98,37 @@ def default_finetune(project: Project, arch: str | None = None) -> FinetuneSetti
     return FinetuneSettings(steps=steps, height=height, width=width, batch=batch)
 
 
+# Version 2: saved since the recipe. Version 1 (no "version" field) was written by earlier
+# segstudio on every run with the whole panel, its defaults included: 200 steps and no class
+# weighting, the values that wrecked a trained model (docs/learning.md). A value equal to
+# that version's default is read as "the default", so such a project follows today's; a
+# value the person changed is kept.
+SETTINGS_VERSION = 2
+V1_DEFAULTS = {"steps": 200, "weighting": "none"}
+
+
+def saved_finetune(project: Project) -> dict[str, Any] | None:
+    """The project's saved fine-tune settings as today's fields (None when there are none),
+    with version 1's defaults taken as defaults."""
+    saved = project.settings.get("finetune")
+    if not isinstance(saved, dict):
+        return None
+    version = saved.get("version", 1)
+    if not isinstance(version, int) or version < SETTINGS_VERSION:
+        saved = {k: v for k, v in saved.items()
+                 if k not in V1_DEFAULTS or V1_DEFAULTS[k] != v}
+    return saved
+
+
 def finetune_settings(project: Project, arch: str) -> FinetuneSettings:
     """The project's saved settings over its defaults."""
-    saved = project.settings.get("finetune")
+    saved = saved_finetune(project)
     base = default_finetune(project, arch)
-    return FinetuneSettings.from_dict(saved, base) if isinstance(saved, dict) else base
+    return base if saved is None else FinetuneSettings.from_dict(saved, base)
 
 
 def save_finetune_settings(project: Project, settings: FinetuneSettings) -> None:
-    project.settings["finetune"] = settings.to_dict()
+    project.settings["finetune"] = settings.to_dict() | {"version": SETTINGS_VERSION}
 
 
 def unusual_settings(settings: FinetuneSettings, defaults: FinetuneSettings) -> list[str]:
@@ -193,6 +216,9 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
         settings = settings or finetune_settings(project, arch)
         _check_settings(settings)
         check_trainable(project, settings)
+        # The run's architecture and settings become the project's (the next click's
+        # defaults); one place for the app and the CLI.
+        set_project_arch(project, arch)
         save_finetune_settings(project, settings)
         start = start or starting_point(project, arch)
         out_dir = new_run_dir(project, arch)
