@@ -67,6 +67,19 @@ def load_model(spec: ModelSpec, cancel: Callable[[], bool] | None = None) -> Sam
     return SamModel.load(verify(spec.weights, cancel), spec.config)
 
 
+def _nice_this_thread() -> None:
+    """Lower the calling thread's priority so the GUI thread wins the CPU on a busy machine
+    (as ui.workers does for its QThreads). Linux nice values are per thread and inherited by
+    threads started later, so torch's intra-op threads started from here are niced too."""
+    import contextlib
+    import os
+    import sys
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class SamSession:
     """`model` may be given (tests, the bench); otherwise it is loaded from `spec` on the
     encoder thread before the first encoding. `capacity`: embeddings kept."""
@@ -207,6 +220,7 @@ class SamSession:
             return self._request is not None
 
     def _prompt_loop(self) -> None:
+        _nice_this_thread()
         while True:
             with self._cond:
                 while not self._stop and self._request is None:
@@ -233,6 +247,7 @@ class SamSession:
         return None
 
     def _loop(self) -> None:
+        _nice_this_thread()
         while True:
             with self._cond:
                 while not self._stop and (self.error is not None or self._next() is None):
@@ -278,8 +293,15 @@ class SamSession:
                 # A neighbour that cannot be read: skip it, it is not what is shown.
                 self._wanted = [w for w in self._wanted if w[0] != key]
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stop both threads: an encoding stops at its next block, a mask being made is
+        finished. Waits up to `wait_s` so that the interpreter does not exit under a torch
+        op (that aborted the process: "terminate called without an active exception")."""
         with self._cond:
             self._stop = True
             self._wanted = []
+            self._request = None
             self._cond.notify_all()
+        for thread in (self._thread, self._prompter):
+            if thread is not threading.current_thread():
+                thread.join(wait_s)

@@ -253,6 +253,9 @@ def wire_window(window) -> None:
     tool: SamTool = window.tools.sam
     tool.attach(window.canvas.viewbox)
     tool.status.connect(lambda text: window.notify.status(text, 15000))
+    app = QtWidgets.QApplication.instance()
+    if app is not None:   # the session's threads end before the interpreter does
+        app.aboutToQuit.connect(tool.close)
 
     def source() -> tuple[Hashable | None, list[tuple[Hashable, Path]]]:
         session, key = window.session, window.current_key
