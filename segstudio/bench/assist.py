@@ -70,7 +70,9 @@ def objects(label, class_ids: list[int], min_size: int, per_image: int):
             yield c, comp == i
 
 
-def _crop(mask, margin: int, shape) -> tuple[int, int, int, int]:
+def object_window(mask, margin: int, shape) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1): the object's box plus `margin` or 30% of its size, what the tools see
+    (bench loop's action counts use the same)."""
     import numpy as np
 
     ys, xs = np.nonzero(mask)
@@ -127,7 +129,7 @@ def run(args: argparse.Namespace) -> dict:
             prepare["sam_encoder"].append(time.perf_counter() - t0)
         count = 0
         for c, mask in objects(label, class_ids, args.min_size, args.per_image):
-            y0, x0, y1, x1 = _crop(mask, args.margin, label.shape)
+            y0, x0, y1, x1 = object_window(mask, args.margin, label.shape)
             im, gt, valid = image[y0:y1, x0:x1], mask[y0:y1, x0:x1], valid_full[y0:y1, x0:x1]
             latencies: list[float] = []
             join = sim.ScissorsJoin(im, latencies)
@@ -183,11 +185,9 @@ def _seconds(fn) -> float:
 
 
 def _mean_noc(rows: list[dict], tool: str, target: float, cap: int) -> tuple[float, int]:
-    values = [r[tool].noc(target, cap if tool in CLICK_TOOLS else 10**9) for r in rows]
-    # A contour tool that never reaches the target (an object with holes) counts its last try.
-    counts = [n if ok else (n if n < 10**9 else r[tool].ious[-1][0])
-              for (n, ok), r in zip(values, rows, strict=True)]
-    return round(statistics.fmean(counts), 2), sum(not ok for _, ok in values)
+    values = [r[tool].noc(target, cap) if tool in CLICK_TOOLS else r[tool].vertices(target)
+              for r in rows]
+    return round(statistics.fmean(n for n, _ in values), 2), sum(not ok for _, ok in values)
 
 
 def _figures(trials, names: list[str], cap: int, prepare: dict[str, list[float]]) -> dict:

@@ -38,6 +38,12 @@ class Trial:
                 return clicks, True
         return cap, False
 
+    def vertices(self, target: float) -> tuple[int, bool]:
+        """A contour tool's count: the vertices of the first simplification that reaches
+        `target`, or (an object with holes, which no outline reaches) those of its last try."""
+        count, ok = self.noc(target, 0)
+        return (count, True) if ok else (self.ious[-1][0], False)
+
 
 def iou(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> float:
     p, g = pred & valid, gt & valid
@@ -61,9 +67,10 @@ def next_click(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray
     return best
 
 
-def box_trial(image: np.ndarray, gt: np.ndarray, valid: np.ndarray, max_clicks: int) -> Trial:
+def box_trial(image: np.ndarray, gt: np.ndarray, valid: np.ndarray, max_clicks: int,
+              stop: float = TARGETS[-1]) -> Trial:
     """GrabCut: a box around the object (two corners, counted as two clicks), then RITM
-    clicks as foreground / background seeds."""
+    clicks as foreground / background seeds, until the IoU reaches `stop`."""
     trial = Trial()
     ys, xs = np.nonzero(gt)
     h, w = gt.shape
@@ -83,7 +90,7 @@ def box_trial(image: np.ndarray, gt: np.ndarray, valid: np.ndarray, max_clicks: 
     place(seg.mask)
     clicks = 2
     trial.ious.append((clicks, iou(pred, gt, valid)))
-    while clicks < max_clicks and trial.ious[-1][1] < TARGETS[-1]:
+    while clicks < max_clicks and trial.ious[-1][1] < stop:
         click = next_click(pred, gt, valid)
         if click is None:
             break
@@ -153,8 +160,8 @@ def _fill(shape: tuple[int, int], path: np.ndarray) -> np.ndarray:
     return out > 0
 
 
-def contour_trial(gt: np.ndarray, valid: np.ndarray, join: ScissorsJoin | None = None
-                  ) -> Trial:
+def contour_trial(gt: np.ndarray, valid: np.ndarray, join: ScissorsJoin | None = None,
+                  stop: float = TARGETS[-1]) -> Trial:
     """Vertices (anchors) per simplification of the outline, and the IoU of what they fill:
     straight edges (the polygon) or the edges the scissors trace (`join`, which adds the
     anchors a person adds where the live wire strays from the object)."""
@@ -165,7 +172,7 @@ def contour_trial(gt: np.ndarray, valid: np.ndarray, join: ScissorsJoin | None =
     for vertices in simplifications(contour):
         path, count = (vertices, len(vertices)) if join is None else join(vertices)
         trial.ious.append((count, iou(_fill(gt.shape, path), gt, valid)))
-        if trial.ious[-1][1] >= TARGETS[-1]:
+        if trial.ious[-1][1] >= stop:
             break
     return trial
 

@@ -15,7 +15,8 @@ Figures: per round the correction fraction (pixels corrected / pixels labelled, 
 excluded), the val mIoU of the active model on held-out images, wall time; per strategy its
 `ratio`, total pixels corrected over the pixels that painting from scratch would take. The
 headline `ratio` is the best full-correction strategy's (partial ones leave wrong pixels,
-reported as `residual_fraction`).
+reported as `residual_fraction`). Beside the pixels: the clicks and strokes of painting from
+scratch and of correcting, manual and assisted (loop_actions.py, `--actions`).
 
 Bounded to about 15 minutes on a 2-core CPU by default: the pool and the val images at half
 size (`--scale`), 48 pool images, 4 rounds of 8, `--steps` per fine-tune, 24 val images.
@@ -71,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-images", type=int, default=24,
                         help="val images for the per-round mIoU, evenly spaced (default 24; "
                         "0: all)")
+    parser.add_argument("--actions", choices=("estimate", "simulate", "off"),
+                        default="estimate",
+                        help="also count the clicks and strokes of painting from scratch and "
+                        "of correcting, manual (polygons) and assisted (the box): estimate "
+                        "(default) the box's clicks from bench assist's per class figures, "
+                        "simulate it on every object (~+75%% time), off: pixels only")
     parser.add_argument("--plot", type=Path, help="write the correction curves to this PNG")
     parser.add_argument("--keep", type=Path,
                         help="keep the simulated projects in this new folder")
@@ -276,7 +283,16 @@ def _simulate(args, strategies, pool: Path, val: Path, work: Path, say) -> dict:
     base.save()
     say(f"loop benchmark: {args.arch} {args.start}, pool {pool_desc}, val {val_desc}")
     loops = {}
-    first = Loop(base, strategies[0], truth, classes, finetune, score, args.device)
+    counter = None
+    if args.actions != "off":
+        from segstudio.bench.loop_actions import ActionCounter, min_size_for
+        from segstudio.bench.loop_effort import box_ratios
+
+        counter = ActionCounter(min_size_for(next(iter(truth.values())).shape),
+                                box_ratios(classes.names) if args.actions == "estimate"
+                                else None)
+    first = Loop(base, strategies[0], truth, classes, finetune, score, args.device,
+                 actions=counter)
     # Without a model the first round is the same for every strategy (the person paints the
     # first images in the project's order): run it once and copy the project.
     shared = active_checkpoint(base) is None
@@ -287,14 +303,18 @@ def _simulate(args, strategies, pool: Path, val: Path, work: Path, say) -> dict:
         loop = first if i == 0 else (
             first.fork(work / strat.name, strat) if shared else
             Loop(_copy_base(work, strat.name), strat, truth, classes, finetune, score,
-                 args.device))
+                 args.device, actions=counter))
         loops[strat.name] = loop
     for strat in strategies:
         loop = loops[strat.name]
         while len(loop.rounds) < args.rounds:
             report = loop.run_round(args.round_images)
             say(f"  {strat.name} round {report.round}: {_line(report)}")
-    return _report(args, loops, used, pool_desc, val_desc)
+    out = _report(args, loops, used, pool_desc, val_desc)
+    if counter is not None:
+        out["actions_seconds"] = round(counter.seconds, 1)
+        out["actions_min_size"] = counter.min_size
+    return out
 
 
 def _copy_base(work: Path, name: str):
@@ -313,6 +333,8 @@ def _line(report) -> str:
 
 
 def _report(args, loops: dict, used: dict, pool_desc: str, val_desc: str) -> dict:
+    from segstudio.bench.loop_actions import report as actions
+
     strategies = {}
     for name, loop in loops.items():
         t = loop.total
@@ -326,11 +348,15 @@ def _report(args, loops: dict, used: dict, pool_desc: str, val_desc: str) -> dic
             "seconds": round(sum(r["seconds"] for r in rounds), 1),
             "rounds": rounds,
         }
+        if (counted := actions(loop.rounds)) is not None:
+            strategies[name]["actions"] = counted
     full = {n: s for n, s in strategies.items() if loops[n].strategy.partial is None}
     best = min(full, key=lambda n: full[n]["ratio"]) if full else None
     return {
         "ratio": full[best]["ratio"] if best else None,
         "best": best,
+        # the headline strategy's actions (each strategy has its own)
+        "actions": strategies[best].get("actions") if best else None,
         "strategies": strategies,
         "arch": args.arch, "start": args.start,
         "pool": pool_desc, "val": val_desc,
@@ -360,6 +386,9 @@ def summary(result: dict) -> str:
                      f"{100 * s['residual_fraction']:.1f}%, final val mIoU "
                      + ("n/a" if s["final_val_miou"] is None
                         else f"{100 * s['final_val_miou']:.1f}%"))
+    from segstudio.bench.loop_actions import summary_lines
+
+    lines += summary_lines(result["strategies"])
     if result["ratio"] is not None:
         lines.append(f"ratio {result['ratio']:.3f} ({result['best']}): pixels corrected / pixels "
                      "painted from scratch; lower is better")

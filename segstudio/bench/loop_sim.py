@@ -100,6 +100,7 @@ class RoundReport:
     seconds: float
     activated: bool | None        # the round's fine-tune became the active model
     predicted: int                # images the network ran on this round
+    actions: Any = None           # loop_actions.Actions of this round's images, if counted
 
     def to_dict(self) -> dict[str, Any]:
         p, t = self.pixels, self.total
@@ -111,6 +112,7 @@ class RoundReport:
             "pixels_labelled": p.labelled, "pixels_corrected": p.corrected,
             "val_miou": self.val_miou, "seconds": round(self.seconds, 1),
             "activated": self.activated, "predicted": self.predicted,
+            **({} if self.actions is None else {"actions": self.actions.to_dict()}),
         }
 
 
@@ -127,6 +129,8 @@ class Loop:
     device: str | None = None
     # checkpoint -> what segment_project predicts with (default: engine.predict.Predictor)
     predictor: Callable[[Path], Any] | None = None
+    # loop_actions.ActionCounter: also count each image's clicks and strokes (None: pixels only)
+    actions: Any = None
     done: list[str] = field(default_factory=list)
     total: Pixels = field(default_factory=Pixels)
     rounds: list[RoundReport] = field(default_factory=list)
@@ -166,8 +170,13 @@ class Loop:
         t0 = time.perf_counter()
         chosen, predicted = self.next_images(n)
         pixels = Pixels()
+        actions = None if self.actions is None else self.actions.empty()
         with self.project.batch():
             for e in chosen:
+                if actions is not None:    # before `correct` replaces what was shown
+                    actions.add(self.actions.image(
+                        self.project, e, self.truth[e.key], self.classes.ignore_index,
+                        self._confidence.get(e.key), self.strategy.partial))
                 pixels.add(correct(self.project, e, self.truth[e.key],
                                    self.classes.ignore_index, self._confidence.get(e.key),
                                    self.strategy.partial))
@@ -177,7 +186,7 @@ class Loop:
         self.finetunes += 1
         report = RoundReport(len(self.rounds) + 1, len(self.done), pixels,
                              Pixels(**vars(self.total)), self.evaluate(self.project),
-                             time.perf_counter() - t0, outcome.activated, predicted)
+                             time.perf_counter() - t0, outcome.activated, predicted, actions)
         self.rounds.append(report)
         return report
 
@@ -185,6 +194,7 @@ class Loop:
         """This loop's project copied to `folder`, continuing as `strategy`."""
         shutil.copytree(self.project.root, folder, symlinks=True)
         return Loop(Project.open(folder), strategy, self.truth, self.classes, self.finetune,
-                    self.evaluate, self.device, self.predictor, list(self.done),
+                    self.evaluate, self.device, self.predictor, self.actions,
+                    list(self.done),
                     Pixels(**vars(self.total)),
                     list(self.rounds), self.finetunes)

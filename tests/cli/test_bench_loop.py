@@ -142,7 +142,8 @@ class Oracle:
         return lambda: out
 
 
-def _oracle_loop(project: Project, truth, confidence, name: str, model: Path) -> Loop:
+def _oracle_loop(project: Project, truth, confidence, name: str, model: Path,
+                 actions=None) -> Loop:
     from segstudio.engine.workflow import set_active
 
     def finetune(p: Project, first: bool):
@@ -151,7 +152,29 @@ def _oracle_loop(project: Project, truth, confidence, name: str, model: Path) ->
 
     oracle = Oracle(project, truth, confidence)
     return Loop(project, strategy(name, 0.2), truth, CLASSES, finetune, lambda p: 1.0,
-                predictor=lambda path: oracle)
+                predictor=lambda path: oracle, actions=actions)
+
+
+def test_actions_of_a_perfect_model_are_the_first_rounds_painting(data, tmp_path) -> None:
+    from segstudio.bench.loop_actions import KINDS, ActionCounter, report
+
+    pool, truth, _, _ = data
+    p = _blank_project(tmp_path / "p", pool)
+    model = tmp_path / "oracle.safetensors"
+    model.write_bytes(b"stands for a checkpoint")
+    counter = ActionCounter(20)
+    loop = _oracle_loop(p, truth, {e.key: 0.9 for e in p.entries}, "natural", model, counter)
+    for _ in range(2):
+        loop.run_round(2)
+    got = report(loop.rounds)
+    per = got["rounds"]
+    # Round 1 has no model: correcting is painting; round 2 is shown the truth: nothing.
+    assert per["correcting_manual"] == [per["scratch_manual"][0], 0]
+    assert per["correcting_assisted"] == [per["scratch_assisted"][0], 0]
+    assert all(v > 0 for v in per["scratch_manual"] + per["scratch_assisted"])
+    assert {k: got[k] for k in KINDS} == {k: sum(per[k]) for k in KINDS}
+    assert set(counter.scratch) == set(loop.done)
+    assert loop.rounds[1].to_dict()["actions"]["correcting_objects"] == 0
 
 
 @pytest.mark.parametrize("name", ["natural", "worst", "worst-partial"])
@@ -201,7 +224,14 @@ def test_bench_loop_command_reports_every_strategy(data, tmp_path, capsys) -> No
             assert r2["pixels_corrected"] <= 2 * math.ceil(0.2 * H * W)
         else:
             assert s["residual_fraction"] == 0
+        a = s["actions"]     # four totals, per-round lists; round 1 painted either way
+        assert all(len(a["rounds"][k]) == 2 for k in ("scratch_manual", "scratch_assisted",
+                                                      "correcting_manual",
+                                                      "correcting_assisted"))
+        assert a["rounds"]["correcting_manual"][0] == a["rounds"]["scratch_manual"][0] > 0
+        assert a["correcting_assisted"] == sum(a["rounds"]["correcting_assisted"])
     full = {n: s["ratio"] for n, s in strategies.items() if "partial" not in n}
+    assert result["actions"] == strategies[result["best"]]["actions"]
     assert result["best"] == min(full, key=full.get)
     assert result["ratio"] == full[result["best"]]
     with Image.open(plot) as im:
