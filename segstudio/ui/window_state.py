@@ -20,6 +20,7 @@ LAYOUT_SAVE_MS = 800
 FRAME_MARGIN = (16, 48)   # room for a window manager's frame and title bar (w, h)
 MIN_CANVAS = 0.3          # of the window's width, or the panels go into tabs
 STACKED_MIN_HEIGHT = 760  # logical px for Classes, Model and Fine-tune one above the other
+CLASS_ROWS = 12           # Classes lists this many classes (CamVid's 11) without scrolling
 
 
 def screen_scale(widget: QtWidgets.QWidget) -> float:
@@ -189,6 +190,30 @@ class WindowState(QtCore.QObject):
         elif self.arranged == 1:
             w.resizeDocks([w.palette, w.model_dock], [classes, height - classes], vertical)
 
+    def fit_classes(self) -> None:
+        """Classes tall enough to list every class (up to CLASS_ROWS) where the panels it
+        shares the column with can give the height and keep what they need: a layout saved
+        on a taller screen, restored at 1280x800, showed 6 of CamVid's 11 (issue 19)."""
+        w, lst = self.w, self.w.palette.list
+        rows = min(lst.count(), CLASS_ROWS)
+        if rows == 0 or not w.palette.isVisible() or w.palette.isFloating():
+            return
+        short = lst.sizeHintForRow(0) * rows + 2 * lst.frameWidth() - lst.height()
+        area = w.dockWidgetArea(w.palette)
+        others = [d for d in (w.finetune, w.model_dock)      # Fine-tune scrolls: first
+                  if d.isVisible() and not d.isFloating() and w.dockWidgetArea(d) == area]
+        if short <= 0 or not others:
+            return
+        sizes = []
+        for dock in others:
+            give = min(short, max(dock.height() - _height_for_width(dock), 0))
+            sizes.append(dock.height() - give)
+            short -= give
+        taken = sum(d.height() for d in others) - sum(sizes)
+        if taken > 0:
+            w.resizeDocks([w.palette, *others], [w.palette.height() + taken, *sizes],
+                          QtCore.Qt.Orientation.Vertical)
+
     def docks_usable(self) -> bool:
         """Every visible panel at least as wide and tall as its contents need to be readable."""
         for dock in self.w.findChildren(QtWidgets.QDockWidget):
@@ -206,6 +231,7 @@ class WindowState(QtCore.QObject):
         if self.docks_usable() and self._fits_screen():
             if fresh:        # the default arrangement, sized now that the panels show
                 self.size_docks()
+            self.fit_classes()
             return
         self.arrange_docks()
         self._fresh = False

@@ -6,12 +6,13 @@ what its contents need."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 
 def main() -> None:
-    from pyqtgraph.Qt import QtWidgets
+    from pyqtgraph.Qt import QtCore, QtWidgets
 
     from segstudio.ui.main_window import MainWindow
 
@@ -22,6 +23,20 @@ def main() -> None:
     window.open_folder(folder)
     for _ in range(20):
         app.processEvents()
+    if os.environ.get("PROBE_SHORT_CLASSES"):
+        # The user's own layout, saved: the three panels stacked, Classes squeezed.
+        window.state._place(0)
+        for _ in range(5):
+            app.processEvents()
+        window.resizeDocks([window.palette], [int(os.environ["PROBE_SHORT_CLASSES"])],
+                           QtCore.Qt.Orientation.Vertical)
+        for _ in range(5):
+            app.processEvents()
+    if os.environ.get("PROBE_NOTE"):
+        # A run's long note under the model list (issue 19: each one took Classes rows).
+        window.model_dock.note.setText(os.environ["PROBE_NOTE"])
+        for _ in range(20):
+            app.processEvents()
     screen = window.screen().availableGeometry()
     frame = window.frameGeometry()
     docks = {}
@@ -31,6 +46,10 @@ def main() -> None:
             "visible": dock.isVisible(), "tabbed": bool(window.tabifiedDockWidgets(dock)),
             "w": dock.width(), "h": dock.height(), "min_w": hint.width(), "min_h": hint.height()}
     header = window.files.view.horizontalHeader()
+    classes = window.palette.list
+    viewport = classes.viewport().rect()
+    rows_shown = sum(viewport.contains(classes.visualItemRect(classes.item(i)))
+                     for i in range(classes.count()))
     out = {
         "screen": [screen.width(), screen.height()],
         "window": [frame.x(), frame.y(), frame.width(), frame.height()],
@@ -39,6 +58,7 @@ def main() -> None:
         "arranged": window.state.arranged,
         "canvas": [window.canvas.width(), window.canvas.height()],
         "name_column": header.sectionSize(0),
+        "classes": [rows_shown, classes.count()],     # rows wholly in view, of all
         "docks": docks,
     }
     if shot:

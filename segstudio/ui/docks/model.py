@@ -313,6 +313,7 @@ class ModelDock(QtWidgets.QDockWidget):
         self.cancel_button.setEnabled(running)
         self.progress.setVisible(running)
         self.cancel_button.setVisible(running)
+        self.eta.setVisible(running)    # an empty line otherwise, taken from Classes
         if not running:
             self.eta.setText("")
         self._update_buttons()
