@@ -61,3 +61,36 @@ def mark_adopted(classes: ClassSet, source: str) -> ClassSet:
     out = classes.copy()
     out.extra[ADOPTED_KEY] = source
     return out
+
+
+def replaceable(project) -> bool:
+    """Whether a model's classes may replace the project's: no labels yet, and classes that
+    are a placeholder, not the user's."""
+    from segstudio.core.entries import ImageState
+
+    if own_classes(project) is not None:
+        return False
+    return all(project.state(e) is ImageState.UNLABELED for e in project.entries)
+
+
+def origin_note(project) -> tuple[str, str]:
+    """What the Classes panel says about whose classes these are, as (one short line, the
+    whole of it for hover); ("", "") for the user's own. Issue 19: a new folder listed
+    background/object until the first Segment swapped them for the model's without a word."""
+    if own_classes(project) is not None:
+        return "", ""
+    source = project.classes.extra.get(ADOPTED_KEY)
+    short = Path(str(source)).stem if source else ""    # one line in a narrow panel
+    if not replaceable(project):
+        if source:
+            return f"Classes from {short}", f"The classes came from the model {source}."
+        return "", ""
+    if source:
+        return (f"From the model {short}, until you label",
+                f"These are the classes of the active model, {source}: Segment uses them. "
+                "Choosing another model replaces them until the first label is saved; "
+                "adding, renaming or deleting a class makes them the project's own.")
+    return ("Placeholder classes: Add… or Rename… yours",
+            "This project has no classes of its own yet (a classes.json in the folder, or "
+            "classes added or renamed here, make them its own). Until the first label is "
+            "saved, choosing a model replaces them with the model's classes.")

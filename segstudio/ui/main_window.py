@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pyqtgraph.Qt import QtCore, QtWidgets
 
+from segstudio.core.class_origin import origin_note
 from segstudio.core.errors import SegstudioError
 from segstudio.core.problems import report_all
 from segstudio.core.project import ImageEntry, ImageState, Project
@@ -241,6 +242,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.classes.set_session(self.session)
         self.remapper.set_session(self.session)
         self.runs.project_opened()
+        # Classes a model may replace are the active model's from the start, not
+        # background/object until the first Segment (issue 19).
+        from segstudio.engine.workflow.models import adopt_active_classes
+
+        if adopt_active_classes(project, adopt=self.session.adopt_classes):
+            self._classes_replaced(-1)
+        self._show_class_origin()
         self.settings.add_recent(project.root)
         self.welcome.refresh_recent()
         self._set_project_widgets_enabled(True)
@@ -374,6 +382,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _state_changed(self, key: str) -> None:
         self.files.refresh_key(key)
+        if self.palette.origin.isVisibleTo(self.palette):   # "until you label" may end
+            self._show_class_origin()
         if key == self.current_key and self.session is not None:
             self.canvas.set_confidence(self.session.confidence_maps.get(key))
         self.update_title()
@@ -383,6 +393,8 @@ class MainWindow(QtWidgets.QMainWindow):
         checkpoint's classes, or void moved to make room for a class): show the classes and
         the image again, from the files."""
         self.palette.set_classes(self.session.project.classes)
+        self._show_class_origin()
+        self.state.fit_classes()        # 2 placeholder classes may have become 11
         self.runs.refresh_models()      # which models fit depends on the classes
         key, self.current_key = self.current_key, None
         self._show_document(None)
@@ -403,7 +415,12 @@ class MainWindow(QtWidgets.QMainWindow):
         classes = self.session.project.classes
         self.canvas.set_palette(classes.palette(), classes.ignore_index)
         self.session.persist()
+        self._show_class_origin()       # edited classes are the project's own
         self.runs.refresh_models()      # a class added: the old models no longer fit
+
+    def _show_class_origin(self) -> None:
+        if self.session is not None:
+            self.palette.set_origin(*origin_note(self.session.project))
 
     def _brush_size_changed(self, value: int) -> None:
         self.tools.set_radius(value / 2)

@@ -257,3 +257,57 @@ def test_6_the_opacity_slider_shows_its_value(make_window, sample_root):
     w.toolbar.opacity.setValue(60)
     assert w.toolbar.opacity_label.text().strip() == "60%"
     assert w.toolbar.opacity_label.isVisible()
+
+
+# 7 -------------------------------------------------------------------------------------
+def _images_only(sample_root, dest, n=2):
+    import shutil
+
+    dest.mkdir()
+    for img in sorted((sample_root / "images").glob("*.png"))[:n]:
+        shutil.copy(img, dest / img.name)
+    return dest
+
+
+def test_7_a_new_folder_shows_the_classes_segment_will_use(make_window, sample_root,
+                                                           tmp_path):
+    from segstudio.engine.workflow.models import shipped_checkpoint
+
+    if shipped_checkpoint() is None:
+        pytest.skip("installed without the shipped model")
+    w = make_window(_images_only(sample_root, tmp_path / "plain"))
+    names = [w.palette.list.item(i).text() for i in range(w.palette.list.count())]
+    assert len(names) == 11 and "Sky" in names[0]           # the active model's, not bg/obj
+    assert w.palette.origin.isVisible()
+    assert w.palette.origin.text().startswith("From the model enet_camvid")
+    assert "Choosing another model replaces them" in w.palette.origin.toolTip()
+    assert Project.open(tmp_path / "plain").classes.names == w.session.project.classes.names
+    # Labelled: the classes stay the project's; the note says so.
+    w.command_actions["tool_brush"].trigger()
+    w.tools.drag_start((3.5, 3.5), (4.5, 4.5))
+    w.tools.drag_finish((5.5, 5.5))
+    assert w.session.save_all(wait=True)
+    QtWidgets.QApplication.processEvents()
+    assert w.palette.origin.text().startswith("Classes from enet_camvid")
+    # The user's own (an added class): nothing to say.
+    w.session.project.classes.rename(0, "my sky")     # as Rename… does
+    w.palette.classes_edited.emit()
+    assert not w.palette.origin.isVisible()
+
+
+def test_7_without_an_active_model_the_placeholder_is_called_one(make_window, sample_root,
+                                                                 tmp_path):
+    from segstudio.engine.workflow import set_active
+
+    folder = _images_only(sample_root, tmp_path / "plain")
+    project = Project.open(folder)
+    set_active(project, None)             # the user chose no model
+    w = make_window(folder)
+    assert w.palette.list.count() == 2                     # background, object
+    assert w.palette.origin.text().startswith("Placeholder classes")
+    assert "no classes of its own yet" in w.palette.origin.toolTip()
+
+
+def test_7_a_project_with_its_own_classes_says_nothing(make_window, sample_root):
+    w = make_window(sample_root)
+    assert not w.palette.origin.isVisible() and w.palette.origin.text() == ""

@@ -63,9 +63,29 @@ def default_active(project: Project) -> Path | None:
 def may_adopt(project: Project) -> bool:
     """Whether a model's classes may replace the project's: no labels yet, and classes that
     are a placeholder, not the user's (core.class_origin)."""
-    from segstudio.core.class_origin import own_classes
+    from segstudio.core.class_origin import replaceable
 
-    return not _has_labels(project) and own_classes(project) is None
+    return replaceable(project)
+
+
+def adopt_active_classes(project: Project, adopt: Callable | None = None) -> bool:
+    """A project whose classes a model may replace takes the active model's classes now, when
+    it opens, as its first Segment would: what the Classes panel shows is then what Segment
+    and painting use (issue 19: a new folder showed background/object until then). Reads the
+    checkpoint's header only. False when nothing changed (no active model, the user's own
+    classes, labels already, the same classes, or a header that cannot be read: Segment
+    reports that one)."""
+    from segstudio.core.errors import SegstudioError
+    from segstudio.engine.checkpoint_header import CheckpointHeaderError, read_classes
+
+    active = active_checkpoint(project) if may_adopt(project) else None
+    if active is None:
+        return False
+    try:
+        _, classes = read_classes(active)
+        return adopt_or_check_classes(project, classes, active, adopt)
+    except (CheckpointHeaderError, SegstudioError, OSError):
+        return False
 
 
 def active_checkpoint(project: Project) -> Path | None:

@@ -10,6 +10,7 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from segstudio.core.classes import ClassSet
 from segstudio.core.errors import SegstudioError
 from segstudio.ui.class_keys import key_text
+from segstudio.ui.docks.elided import ElidedNote
 
 
 def swatch(color: tuple[int, int, int], size: int = 16) -> QtGui.QIcon:
@@ -54,6 +55,11 @@ class PaletteDock(QtWidgets.QDockWidget):
         self.list.customContextMenuRequested.connect(self._context_menu)
         self._hidden: set[int] = set()
         layout.addWidget(self.list, 1)
+        # Whose classes these are (core.class_origin.origin_note): one line, the rest on
+        # hover, shown only for classes that are not the project's own yet.
+        self.origin = ElidedNote(1)
+        self.origin.setVisible(False)
+        layout.addWidget(self.origin)
         buttons = QtWidgets.QHBoxLayout()
         for text, slot in (("Add…", self.add_class), ("Rename…", self.rename_class),
                            ("Colour…", self.recolor_class)):
@@ -105,6 +111,12 @@ class PaletteDock(QtWidgets.QDockWidget):
         self._rebuild()
         self.protect_changed.emit(-1)
         self.visibility_changed.emit(frozenset())
+
+    def set_origin(self, line: str, whole: str = "") -> None:
+        """Say whose classes these are ("" for the project's own: nothing shown)."""
+        self.origin.setText(line)
+        self.origin.setToolTip(whole or line)
+        self.origin.setVisible(bool(line))
 
     def current(self) -> int:
         return max(self.list.currentRow(), 0)
