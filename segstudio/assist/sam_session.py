@@ -293,10 +293,11 @@ class SamSession:
                 # A neighbour that cannot be read: skip it, it is not what is shown.
                 self._wanted = [w for w in self._wanted if w[0] != key]
 
-    def close(self, wait_s: float = 5.0) -> None:
-        """Stop both threads: an encoding stops at its next block, a mask being made is
-        finished. Waits up to `wait_s` so that the interpreter does not exit under a torch
-        op (that aborted the process: "terminate called without an active exception")."""
+    def close(self, wait_s: float = 60.0) -> None:
+        """Stop both threads: an encoding stops at its next block (seconds on a busy CPU:
+        a ViT-B block took up to 6 s here), a mask being made is finished. Waits up to
+        `wait_s` so that the interpreter does not exit under a torch op (that aborted the
+        process: "terminate called without an active exception")."""
         with self._cond:
             self._stop = True
             self._wanted = []

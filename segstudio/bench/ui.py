@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stall-seconds", type=float, default=90.0,
                         help="longest time to watch the event loop while workers run")
     parser.add_argument("--skip-stall", action="store_true", help="only the stroke part")
+    from segstudio.bench import ui_sam
+
+    ui_sam.add_arguments(parser)
 
 
 def _app():
@@ -284,8 +287,14 @@ def run(args: argparse.Namespace) -> dict:
     result = {"stroke": bench_stroke(args)}
     if not args.skip_stall:
         result["stall"] = bench_stall(args)
+    from segstudio.bench import ui_sam
+
+    if getattr(args, "sam", False):
+        result["sam"] = ui_sam.bench_sam(args)
     if not args.json:
         _print(result)
+        if "sam" in result:
+            print(ui_sam.summary(result["sam"]))
     return result
 
 

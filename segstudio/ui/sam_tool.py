@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
@@ -25,18 +24,23 @@ BBox = tuple[int, int, int, int]
 POLL_MS = 30
 
 
-def mask_path(mask: np.ndarray) -> QtGui.QPainterPath:
-    """The outlines of a bool mask as one path (a subpath per contour, holes included)."""
-    path = QtGui.QPainterPath()
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP,
-                                   cv2.CHAIN_APPROX_SIMPLE)
-    for c in contours:
-        pts = c.reshape(-1, 2).astype(np.float64) + 0.5     # pixel centres
-        path.moveTo(*pts[0])
-        for x, y in pts[1:]:
-            path.lineTo(x, y)
-        path.closeSubpath()
-    return path
+PREVIEW_RGBA = 0x6000FFFF         # cyan at 38% (ARGB), over the label overlay
+
+
+def mask_pixmap(mask: np.ndarray) -> tuple[QtGui.QPixmap, tuple[int, int]] | None:
+    """The mask's bounding box as a translucent pixmap and its (x, y) offset; None if empty.
+
+    A pixmap, not an outline: a mask of many pieces (a random network's, or a textured
+    object's) has thousands of contour points, and building a path of them in Python held
+    the GUI thread for up to 360 ms a hover."""
+    box = mask_bbox(mask)
+    if box is None:
+        return None
+    y0, x0, y1, x1 = box
+    crop = np.ascontiguousarray(mask[y0:y1, x0:x1], np.uint8)
+    image = QtGui.QImage(crop.data, x1 - x0, y1 - y0, x1 - x0, QtGui.QImage.Format.Format_Indexed8)
+    image.setColorTable([0x00000000, PREVIEW_RGBA])
+    return QtGui.QPixmap.fromImage(image), (x0, y0)     # fromImage copies: crop may go
 
 
 def mask_bbox(mask: np.ndarray) -> BBox | None:
@@ -69,9 +73,7 @@ class SamTool(QtCore.QObject):
         self._shown: object = None              # the prompt whose mask is drawn
         self._commit: tuple[MaskDocument, int] | None = None
         self._said = ""
-        self.preview = QtWidgets.QGraphicsPathItem()
-        self.preview.setPen(pg.mkPen((0, 255, 255), width=2, cosmetic=True))
-        self.preview.setBrush(QtGui.QBrush(QtGui.QColor(0, 255, 255, 60)))
+        self.preview = QtWidgets.QGraphicsPixmapItem()
         self.preview.setZValue(12)
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -154,7 +156,7 @@ class SamTool(QtCore.QObject):
         """Esc, another image or tool: the points and the preview go."""
         self._commit = None
         self._shown = None
-        self.preview.setPath(QtGui.QPainterPath())
+        self._show(None)
         if self.session is not None:
             self.session.clear_points()
 
@@ -163,6 +165,20 @@ class SamTool(QtCore.QObject):
         None while SAM has not encoded this image."""
         s = self.session
         return s.mask_at if s is not None and s.ready else None
+
+    def _show(self, mask: np.ndarray | None) -> None:
+        shown = None if mask is None else mask_pixmap(mask)
+        if shown is None:
+            self.preview.setPixmap(QtGui.QPixmap())
+            return
+        pixmap, (x, y) = shown
+        self.preview.setPixmap(pixmap)
+        self.preview.setOffset(x, y)
+
+    @property
+    def previewing(self) -> bool:
+        """A mask is shown."""
+        return not self.preview.pixmap().isNull()
 
     @property
     def has_points(self) -> bool:
@@ -204,12 +220,12 @@ class SamTool(QtCore.QObject):
         hover = self._hover if self._inside(self._hover) else None
         prompt = s.prompt(hover)
         if not prompt[0]:
-            self.preview.setPath(QtGui.QPainterPath())
+            self._show(None)
             self._shown = None
         elif prompt != self._shown:
             mask = s.result(prompt)
             if mask is not None:
-                self.preview.setPath(mask_path(mask))
+                self._show(mask)
                 self._shown = prompt
             else:
                 s.request(prompt)

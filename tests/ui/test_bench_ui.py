@@ -43,3 +43,18 @@ def test_stall_part_runs_segmentation_and_fine_tuning(qtbot):
     assert result["ratio"] == pytest.approx(
         result["busy_max_stall_ms"] / max(result["idle_max_stall_ms"], 1e-3)
     )
+
+
+def test_sam_part_watches_the_window_while_a_tiny_sam_encodes(qtbot, tmp_path):
+    from segstudio.assist.sam import SamModel
+    from segstudio.bench import ui_sam
+    from tests.assist.sam_tiny import TINY, save_tiny
+
+    args = _args("--sam", "--sam-hover-seconds", "0.5", "--sam-size", "48x64")
+    args.sam_model = SamModel.load(save_tiny(tmp_path / "tiny.pth"), TINY)
+    result = ui_sam.bench_sam(args)
+    assert result["encoded"] and result["model"] == "given"
+    assert result["encoding"]["ticks"] >= 0 and result["hover"]["ticks"] > 10
+    assert result["decoder_ms"]["median_ms"] > 0
+    assert "longest GUI stall idle" in ui_sam.summary(result)
+    assert result["idle"]["ticks"] > 100                 # 3 s of baseline
