@@ -14,8 +14,9 @@ object: the gap between them may hold pixels that are right.
 
 What an object's pixels must match: its own pixels must get its class and the pixels around
 it must not, except pixels it may cover at no cost ("don't care", as void in bench assist):
-void; pixels that already show its class and are right (correcting: paint spilling onto the
-right class changes nothing); and pixels in its holes that another object repaints anyway
+void; pixels whose truth is its class (right already, so paint spilling onto them changes
+nothing, or wrong and mended by it: another object of the class, or pixels a partial
+correction did not look at); and pixels in its holes that another object repaints anyway
 (the person paints the enclosing object first, the one inside over it: a building around a
 sign is one outline).
 
@@ -116,12 +117,11 @@ def objects_to_fix(truth: np.ndarray, start: np.ndarray | None, void: int,
     return found, strokes
 
 
-def _care(mask: np.ndarray, c: int, truth: np.ndarray, start: np.ndarray | None,
-          todo: np.ndarray, void: int) -> np.ndarray:
+def _care(mask: np.ndarray, c: int, truth: np.ndarray, todo: np.ndarray, void: int
+          ) -> np.ndarray:
     """The pixels whose result counts for the object `mask` of class c (see the docstring)."""
-    care = truth != void
-    if start is not None:
-        care &= ~((start == c) & (truth == c))
+    # Painting c where the truth is c never does harm: right already, or wrong and mended.
+    care = (truth != void) & ((truth != c) | mask)
     filled = np.zeros(mask.shape, np.uint8)
     cv2.drawContours(filled, [sim.outline(mask).reshape(-1, 1, 2)], -1, 1, -1)
     care &= ~((filled > 0) & ~mask & todo)
@@ -160,7 +160,7 @@ def image_effort(image: np.ndarray, truth: np.ndarray, start: np.ndarray | None,
     todo = _todo(truth, start, void, fix)
     out = Effort(manual=strokes, assisted=strokes, either=strokes, strokes=strokes)
     for c, mask in found:
-        care = _care(mask, c, truth, start, todo, void)
+        care = _care(mask, c, truth, todo, void)
         vertices, clicks, ok = object_actions(
             image, mask, care, max_clicks, None if ratios is None else ratios[c])
         out.manual += vertices

@@ -132,3 +132,15 @@ def test_the_estimate_scales_each_objects_vertices_by_its_class() -> None:
     assert ActionCounter(50, ratios).empty().to_dict().keys() == {
         f"{a}_{b}" for a in ("scratch", "correcting") for b in ("manual", "assisted",
                                                                "objects", "strokes")}
+
+
+def test_pixels_of_the_class_not_looked_at_may_be_painted_over() -> None:
+    # Partial correction looked at the missed square but for a block inside it: the wrong
+    # pixels looked at are a square with a hole, and the hole (truth: the square's class)
+    # gains from the paint, so the square's 4 corners do.
+    image, truth = _scene()
+    shown = np.zeros_like(truth)
+    fix = np.ones(truth.shape, bool)
+    fix[25:36, 35:46] = False
+    effort = image_effort(image, truth, shown, VOID, fix, min_size=50)
+    assert (effort.objects, effort.manual) == (1, 4)
