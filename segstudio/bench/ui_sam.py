@@ -28,6 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the image's H x W (default 360x480, CamVid's)")
 
 
+def _app():
+    # As bench ui's: offscreen without a display (not imported from it: ui imports this).
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from pyqtgraph.Qt import QtWidgets
+
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+
+
 def _lateness(values: list[float]) -> dict:
     ordered = sorted(values) or [0.0]
     return {"ticks": len(values), "max_stall_ms": round(ordered[-1] * 1e3, 1),
@@ -40,7 +49,6 @@ def bench_sam(args: argparse.Namespace) -> dict:
 
     from segstudio.assist.sam_session import DEFAULT_SPEC, SamSession, load_model
     from segstudio.bench.assist_sam import random_vit_b
-    from segstudio.bench.ui import _app
     from segstudio.core.sample import make_sample_project
     from segstudio.engine.weights import status
     from segstudio.ui.app import configure_runtime
