@@ -79,6 +79,11 @@ def run_app(folder: Path | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_runtime()
     threading.Thread(target=_preload, name="preload", daemon=True).start()
+    from segstudio.ui.qt_binding import binding_problem
+
+    if (problem := binding_problem()) is not None:
+        print(f"segstudio: {problem}", file=sys.stderr)
+        return 2
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     app.setApplicationName("segstudio")
     app.setOrganizationName("segstudio")
