@@ -20,6 +20,8 @@ SUITES = {
              "reviewed images, on the held-out rest",
     "assist": "clicks per object (NoC@85/90) with the weight-free assisted tools against the "
               "polygon's vertices, per-click latency",
+    "prompt": "one click on an object the prediction missed: fill against the object fill "
+              "(the prediction as a prompt)",
 }
 
 
