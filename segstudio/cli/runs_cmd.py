@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.cli import UsageError
     from segstudio.core.project import Project
     from segstudio.engine.workflow import active_checkpoint, model_choices, set_active
-    from segstudio.engine.workflow.models import describe_run, record_status
+    from segstudio.engine.workflow.run_registry import describe_run, record_status
 
     project = Project.open(args.project)
     if args.activate is not None:

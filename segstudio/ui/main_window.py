@@ -244,7 +244,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runs.project_opened()
         # Classes a model may replace are the active model's from the start, not
         # background/object until the first Segment (issue 19).
-        from segstudio.engine.workflow.models import adopt_active_classes
+        from segstudio.engine.workflow.run_registry import adopt_active_classes
 
         if adopt_active_classes(project, adopt=self.session.adopt_classes):
             self._classes_replaced(-1)

@@ -126,7 +126,7 @@ class Runs(QtCore.QObject):
 
     def _active_name(self) -> str:
         from segstudio.engine.workflow import active_checkpoint
-        from segstudio.engine.workflow.models import display_name
+        from segstudio.engine.workflow.run_registry import display_name
 
         path = None if self.session is None else active_checkpoint(self.session.project)
         if path is None:
@@ -199,7 +199,7 @@ class Runs(QtCore.QObject):
     def delete_run(self, record: dict) -> bool:
         """Asks first (it removes files); the workflow refuses the active model."""
         from segstudio.engine.workflow import delete_run
-        from segstudio.engine.workflow.models import run_folder
+        from segstudio.engine.workflow.run_registry import run_folder
 
         if self.session is None:
             return False

@@ -1,4 +1,4 @@
-"""Deleting and renaming a project's runs (engine.workflow.models): the record and the run's
+"""Deleting and renaming a project's runs (engine.workflow.run_registry): the record and the run's
 folder go, the active model and a training run are refused, files outside the project's run
 folders are never deleted, a new name is stored in segstudio.json."""
 

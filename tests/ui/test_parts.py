@@ -139,7 +139,7 @@ def test_task_worker_reports_errors_in_one_line(qtbot):
 
 
 def test_model_dock_lists_choices_with_the_active_one_marked(qtbot, tmp_path):
-    from segstudio.engine.workflow.models import ModelChoice
+    from segstudio.engine.workflow.run_registry import ModelChoice
 
     dock = ModelDock()
     qtbot.addWidget(dock)

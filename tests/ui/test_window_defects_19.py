@@ -83,7 +83,7 @@ def test_1_a_relative_project_path_is_refused_with_the_way_out(
 
 # 2 -------------------------------------------------------------------------------------
 def test_2_a_stopped_run_resumes_from_the_runs_menu_without_becoming_active(qtbot, tmp_path):
-    from segstudio.engine.workflow.models import ModelChoice
+    from segstudio.engine.workflow.run_registry import ModelChoice
     from segstudio.ui.docks.model import ModelDock
 
     dock = ModelDock()
@@ -107,7 +107,7 @@ def test_2_a_stopped_run_resumes_from_the_runs_menu_without_becoming_active(qtbo
 
 # 3 -------------------------------------------------------------------------------------
 def test_3_a_run_the_user_chose_after_the_verdict_no_longer_says_it_was_kept_inactive():
-    from segstudio.engine.workflow.models import describe_run
+    from segstudio.engine.workflow.run_registry import describe_run
 
     record = {"status": "finished", "miou": 0.40, "baseline_miou": 0.45,
               "note": "not made active: val mIoU 40.0% is below the active model's 45.0% on "
@@ -271,7 +271,7 @@ def _images_only(sample_root, dest, n=2):
 
 def test_7_a_new_folder_shows_the_classes_segment_will_use(make_window, sample_root,
                                                            tmp_path):
-    from segstudio.engine.workflow.models import shipped_checkpoint
+    from segstudio.engine.workflow.run_registry import shipped_checkpoint
 
     if shipped_checkpoint() is None:
         pytest.skip("installed without the shipped model")

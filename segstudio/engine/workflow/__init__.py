@@ -20,7 +20,15 @@ from segstudio.engine.workflow.finetune import (
     starting_point,
     unusual_settings,
 )
-from segstudio.engine.workflow.models import (
+from segstudio.engine.workflow.project_choices import (
+    DEFAULT_ARCH,
+    ArchitectureError,
+    predict_scale,
+    project_arch,
+    set_predict_scale,
+    set_project_arch,
+)
+from segstudio.engine.workflow.run_registry import (
     ModelChoice,
     active_checkpoint,
     adopt_or_check_classes,
@@ -30,14 +38,6 @@ from segstudio.engine.workflow.models import (
     rename_run,
     run_records,
     set_active,
-)
-from segstudio.engine.workflow.project_choices import (
-    DEFAULT_ARCH,
-    ArchitectureError,
-    predict_scale,
-    project_arch,
-    set_predict_scale,
-    set_project_arch,
 )
 from segstudio.engine.workflow.segment import (
     SegmentPlan,

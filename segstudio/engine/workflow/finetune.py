@@ -24,13 +24,13 @@ from typing import Any
 
 from segstudio.core.errors import ProjectError
 from segstudio.core.project import Project
-from segstudio.engine.workflow.models import (
+from segstudio.engine.workflow.project_choices import set_project_arch
+from segstudio.engine.workflow.run_registry import (
     active_checkpoint,
     resumable,
     run_records,
     set_active,
 )
-from segstudio.engine.workflow.project_choices import set_project_arch
 from segstudio.engine.workflow.start import (
     StartChoice,
     median_image_size,

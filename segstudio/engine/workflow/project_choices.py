@@ -16,7 +16,7 @@ from pathlib import Path
 from segstudio.core.errors import ProjectError
 from segstudio.core.project import Project
 from segstudio.engine.scale import Scale, ScaleError, TrainScale, parse_scale
-from segstudio.engine.workflow.models import architectures
+from segstudio.engine.workflow.run_registry import architectures
 
 DEFAULT_ARCH = "enet"       # the shipped model's: fine-tunes from it out of the box
 ARCH_KEY = "arch"

@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segstudio.core.project import Project
-from segstudio.engine.workflow.models import active_checkpoint, display_name, shipped_checkpoint
 from segstudio.engine.workflow.recipe import Recipe, StartKind, recipe_for
+from segstudio.engine.workflow.run_registry import (
+    active_checkpoint,
+    display_name,
+    shipped_checkpoint,
+)
 
 if TYPE_CHECKING:
     from segstudio.engine.workflow.finetune import FinetuneSettings
