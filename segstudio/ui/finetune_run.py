@@ -74,7 +74,7 @@ class FinetuneRun(RunController):
                 self.notify.error(str(exc), dialog=True)
                 return False
         if resume is None:
-            odd = unusual_settings(settings, default_finetune(project, arch))
+            odd = unusual_settings(settings, default_finetune(project))
             if odd and not self.notify.ask(
                     "Unusual fine-tune settings",
                     "These settings are far from this project's defaults:\n• "

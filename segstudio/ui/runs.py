@@ -146,7 +146,7 @@ class Runs(QtCore.QObject):
         except (SegstudioError, OSError) as exc:
             self.finetune_dock.set_start_note(str(exc))
         self.finetune_dock.set_warnings(unusual_settings(self.finetune_dock.settings(),
-                                                         default_finetune(project, arch)))
+                                                         default_finetune(project)))
 
     def _settings_changed(self) -> None:
         self._update_notes()

@@ -51,7 +51,7 @@ def test_out_of_range_file_opens_with_defaults_and_a_warning(folder) -> None:
     kept = project.settings["finetune"]
     assert kept == {"batch": 2, "future": [1]}     # the good values and unknown fields stay
     s = finetune_settings(project, "enet")
-    assert s.lr == default_finetune(project, "enet").lr and s.batch == 2
+    assert s.lr == default_finetune(project).lr and s.batch == 2
     project.save()                           # the next save writes the file without them
     on_disk = json.loads((folder / "segstudio.json").read_text())["settings"]["finetune"]
     assert on_disk == {"batch": 2, "future": [1]}

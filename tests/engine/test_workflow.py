@@ -166,14 +166,14 @@ def test_decide() -> None:
 
 
 def test_settings_belong_to_the_project(project, tmp_path) -> None:
-    d = default_finetune(project, "enet")
+    d = default_finetune(project)
     assert (d.height, d.width) == (48, 64)      # small images train whole
     assert finetune_settings(project, "enet") == FinetuneSettings.from_dict(
         project.settings["finetune"], d)
     big = make_sample_project(tmp_path / "big", count=2, reviewed=1, size=(600, 800))
     other = Project.open(big)
     other.settings.pop("finetune")
-    d2 = default_finetune(other, "enet")
+    d2 = default_finetune(other)
     assert (d2.height, d2.width) == (240, 320)  # big ones on crops of their aspect
     assert d2.steps >= DEFAULT_STEPS
 
@@ -242,7 +242,7 @@ def test_settings_saved_by_an_earlier_segstudio_follow_todays_defaults(project) 
     a value the person changed is kept, and a save marks the settings as today's."""
     from segstudio.engine.workflow.finetune import SETTINGS_VERSION, save_finetune_settings
 
-    d = default_finetune(project, "enet")
+    d = default_finetune(project)
     project.settings["finetune"] = {"steps": 200, "weighting": "none", "lr": 5e-4,
                                     "batch": 4}
     s = finetune_settings(project, "enet")

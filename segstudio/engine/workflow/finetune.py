@@ -84,11 +84,11 @@ def _round16(v: float) -> int:
     return max(32, int(v) // 16 * 16)
 
 
-def default_finetune(project: Project, arch: str | None = None) -> FinetuneSettings:
+def default_finetune(project: Project) -> FinetuneSettings:
     """Defaults from the project's own images: crops of the images' aspect with at most
     CROP_PIXELS (whole images when smaller), and steps that cover the set a few times. The
-    same for every architecture (`arch` is accepted for callers that pass it); how a run
-    treats its starting weights follows from the start (engine.workflow.recipe)."""
+    same for every architecture; how a run treats its starting weights follows from the
+    start (engine.workflow.recipe)."""
     h, w = median_image_size(project)
     scale = min(1.0, math.sqrt(CROP_PIXELS / (h * w)))
     height, width = _round16(h * scale), _round16(w * scale)
@@ -123,7 +123,7 @@ def saved_finetune(project: Project) -> dict[str, Any] | None:
 def finetune_settings(project: Project, arch: str) -> FinetuneSettings:
     """The project's saved settings over its defaults."""
     saved = saved_finetune(project)
-    base = default_finetune(project, arch)
+    base = default_finetune(project)
     return base if saved is None else FinetuneSettings.from_dict(saved, base)
 
 
