@@ -60,11 +60,18 @@ def how_to_get(spec: ModelSpec | None = None) -> str:
             f"or `segstudio weights fetch {spec.weights}`; the other tools work without")
 
 
-def load_model(spec: ModelSpec, cancel: Callable[[], bool] | None = None) -> SamModel:
-    """Verify the spec's file (SHA-256, once per process) and load it."""
+def load_model(spec: ModelSpec, cancel: Callable[[], bool] | None = None,
+               device: str | None = None) -> SamModel:
+    """Verify the spec's file (SHA-256, once per process) and load it, on the CUDA GPU when
+    there is one (an encoding there takes a fraction of a second), else on the CPU. (Not
+    MPS: segment_anything is not tested there.) The CUDA path was not run here: no GPU."""
+    import torch
+
     from segstudio.engine.weights import verify
 
-    return SamModel.load(verify(spec.weights, cancel), spec.config)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return SamModel.load(verify(spec.weights, cancel), spec.config, device)
 
 
 def _nice_this_thread() -> None:

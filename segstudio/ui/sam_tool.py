@@ -100,6 +100,11 @@ class SamTool(QtCore.QObject):
             self._timer.stop()
             self._said = ""
             return
+        if self.session is not None and self.session.model is None and self.session.error:
+            # The weights could not be loaded (corrupt, removed): look again, they may have
+            # been fetched since.
+            self.session.close(wait_s=0)
+            self.session = None
         if self.session is None:
             spec = self.spec or sam_session.DEFAULT_SPEC
             if not sam_session.weights_present(spec):

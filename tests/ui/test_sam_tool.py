@@ -195,3 +195,19 @@ def test_the_preview_of_a_speckled_mask_is_cheap(qtbot):
     image = pixmap.toImage()
     assert image.pixelColor(0, 0).alpha() == (96 if mask[0, 100] else 0)
     assert mask_pixmap(np.zeros((5, 5), bool)) is None
+
+
+def test_a_corrupt_file_says_so_and_a_good_one_is_taken_next_time(window, qtbot, sample_root,
+                                                                  tiny_sam):
+    _open(window, qtbot, sample_root)
+    good = tiny_sam.read_bytes()
+    tiny_sam.write_bytes(b"\0" * len(good))              # same size, wrong bytes
+    window.command_actions["tool_sam"].trigger()
+    tool = window.tools.sam
+    qtbot.waitUntil(lambda: tool.session.error is not None, timeout=10_000)
+    tool.poll()
+    assert "SHA-256" in window.statusBar().currentMessage()
+    tiny_sam.write_bytes(good)                           # fetched again
+    window.command_actions["tool_brush"].trigger()
+    window.command_actions["tool_sam"].trigger()
+    qtbot.waitUntil(lambda: tool.ready, timeout=30_000)
