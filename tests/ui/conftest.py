@@ -127,6 +127,34 @@ def window(qtbot):
 
 
 @pytest.fixture
+def make_window(qtbot):
+    """make(folder=None, size=(1152, 900)): a shown, active main window (shortcuts need the
+    active window), with `folder` open; each one's runs wound up after the test."""
+    from pyqtgraph.Qt import QtWidgets
+
+    from segstudio.ui.main_window import MainWindow
+
+    made = []
+
+    def make(folder=None, size=(1152, 900)) -> MainWindow:
+        w = MainWindow()
+        qtbot.addWidget(w)
+        if size is not None:
+            w.resize(*size)
+        w.show()
+        w.activateWindow()
+        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=5000)
+        if folder is not None:
+            assert w.open_folder(folder)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.runs.cancel_all(wait=True)
+
+
+@pytest.fixture
 def camvid_like_root(tmp_path) -> Path:
     """A CamVid-layout project (images/, labels/, classes.json with CamVid's 11 classes and
     void at 11) of six small generated images, four labelled with greyscale index PNGs."""

@@ -7,35 +7,12 @@ import logging
 import shutil
 from types import SimpleNamespace
 
-import pytest
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.project import ImageState
 from segstudio.ui import window_state
 from segstudio.ui.main_window import MainWindow
 from segstudio.ui.settings import Settings
-
-
-@pytest.fixture
-def make_window(qtbot):
-    made = []
-
-    def make(folder=None, size=(1152, 900)) -> MainWindow:
-        w = MainWindow()
-        qtbot.addWidget(w)
-        if size is not None:
-            w.resize(*size)
-        w.show()
-        w.activateWindow()     # shortcuts need the active window
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=5000)
-        if folder is not None:
-            assert w.open_folder(folder)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.runs.cancel_all(wait=True)
 
 
 def _plain_copy(sample_root, dest, n=2):

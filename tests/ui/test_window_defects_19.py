@@ -8,28 +8,6 @@ from pyqtgraph.Qt import QtCore, QtTest, QtWidgets
 
 from segstudio.core.formats import export_labels
 from segstudio.core.project import Project
-from segstudio.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def make_window(qtbot):
-    made = []
-
-    def make(folder=None, size=(1152, 900)) -> MainWindow:
-        w = MainWindow()
-        qtbot.addWidget(w)
-        w.resize(*size)
-        w.show()
-        w.activateWindow()     # shortcuts need the active window
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=5000)
-        if folder is not None:
-            assert w.open_folder(folder)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.runs.cancel_all(wait=True)
 
 
 # 1 -------------------------------------------------------------------------------------
