@@ -215,7 +215,9 @@ def _drop(target: QtWidgets.QWidget, path) -> QtGui.QDropEvent:
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
     pos = QtCore.QPointF(target.rect().center())
     action = QtCore.Qt.DropAction.CopyAction
-    enter = QtGui.QDragEnterEvent(pos, action, mime, QtCore.Qt.MouseButton.LeftButton,
+    # QDragEnterEvent takes a QPoint (PySide6 6.12 also took the QPointF QDropEvent takes).
+    enter = QtGui.QDragEnterEvent(pos.toPoint(), action, mime,
+                                  QtCore.Qt.MouseButton.LeftButton,
                                   QtCore.Qt.KeyboardModifier.NoModifier)
     QtWidgets.QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
