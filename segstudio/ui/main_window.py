@@ -17,8 +17,7 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from segstudio.core.class_origin import origin_note
 from segstudio.core.errors import SegstudioError
-from segstudio.core.problems import report_all
-from segstudio.core.project import ImageEntry, ImageState, Project
+from segstudio.core.project import ImageEntry, Project
 from segstudio.ui.actions import build_actions, connect_commands, set_project_actions_enabled
 from segstudio.ui.brush_scale import BrushScale
 from segstudio.ui.canvas import Canvas
@@ -46,6 +45,7 @@ from segstudio.ui.tools import ToolController
 from segstudio.ui.view_controls import ViewControls, zoom_text
 from segstudio.ui.welcome import WelcomePage
 from segstudio.ui.window_state import WindowState
+from segstudio.ui.window_title import WindowTitle
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 30_000
@@ -62,7 +62,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.image_shape: tuple[int, int] | None = None
         self.notify = Notifier(self)
         self._unsubscribe = None
-        self._title_state: tuple[str, str] | None = None   # (key, state) the title shows
 
         self.canvas = Canvas()
         self.tools = ToolController(self)
@@ -107,6 +106,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.remapper = ClassRemapper(      # delete / merge classes
             self.notify, busy_elsewhere=lambda: self.runs.busy or self.classes.busy,
             parent=self)
+        self.title = WindowTitle(self, self, self.files, self.command_actions, self.remapper)
         self.view = ViewControls(self.canvas, self.palette, self.tools, self.toolbar,
                                  self.notify, self.command_actions, self)
         self.other_writers = OtherWriters(self)   # another window's saves: list and canvas
@@ -179,35 +179,7 @@ class MainWindow(QtWidgets.QMainWindow):
         set_project_actions_enabled(self.command_actions, on)
 
     def update_title(self) -> None:
-        parts = ["segstudio"]
-        if self.session is not None:
-            parts.append(self.session.project.root.name)
-        if self.current_key is not None and self.session is not None:
-            state = self.session.state(self.session.entry(self.current_key)).value
-            parts.append(f"{self.current_key} ({state})")
-            if self._title_state != (self.current_key, state):
-                # The Files row and counts say what the title says, from the same
-                # `Session.state` and at the same moment (the first stroke makes an image
-                # edited before its save; the counts said "0 edited" meanwhile).
-                self._title_state = (self.current_key, state)
-                self.files.refresh_key(self.current_key)
-        unsaved = self.session is not None and bool(self.session.dirty_keys())
-        # One mark only: Qt shows "[*]" as "*" while the window is modified.
-        self.setWindowTitle(" — ".join(parts) + " [*]")
-        self.setWindowModified(unsaved)
-        self._update_edit_actions()
-
-    def _update_edit_actions(self) -> None:
-        doc = self.current_document()
-        on = self.session is not None
-        self.command_actions["undo"].setEnabled(
-            on and ((doc is not None and doc.can_undo) or self.remapper.can_undo))
-        self.command_actions["redo"].setEnabled(on and doc is not None and doc.can_redo)
-        reviewed = False
-        if self.session is not None and self.current_key is not None:
-            entry = self.session.entry(self.current_key)
-            reviewed = self.session.state(entry) is ImageState.REVIEWED
-        self.command_actions["mark_reviewed"].setChecked(reviewed)
+        self.title.update()
 
     # -- project -------------------------------------------------------------------------
     def open_folder(self, folder: Path) -> bool:
@@ -253,18 +225,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.welcome.refresh_recent()
         self._set_project_widgets_enabled(True)
         QtCore.QTimer.singleShot(0, self.state.check_docks)
-        n = len(project.entries)
-        self.notify.status(f"opened {project.root}: {n} images"
-                           + (" (read-only: nothing can be saved here)"
-                              if project.read_only else ""))
-        # Said once per opening (log and status bar); the Files counts keep saying it.
-        report_all(project.listing_warnings, lambda line: self.notify.error(line), what="folders")
-        if (link := project.link_problem()) is not None:
-            self.notify.error(f"{link}; edits stay in memory", dialog=True)
-        if project.settings_warnings:
-            # Out-of-range settings were set aside (the project opens with its defaults);
-            # said in a dialog: the user's own values are being replaced.
-            self.notify.error("\n".join(project.settings_warnings), dialog=True)
+        self.notify.project_opened(project)
         self.loader.scan_headers(self.session)
         if project.entries:
             self.show_image(project.entries[0].key)

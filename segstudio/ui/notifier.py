@@ -35,3 +35,20 @@ class Notifier:
             self.window, title, text, buttons.Yes | buttons.No,
             buttons.Yes if default_yes else buttons.No)
         return answer == buttons.Yes
+
+    def project_opened(self, project) -> None:
+        """What a person must hear once when a folder opens: its size, read-only, folders
+        skipped, a link out of the project, settings set aside (the Files counts keep saying
+        the rest)."""
+        from segstudio.core.problems import report_all
+
+        n = len(project.entries)
+        self.status(f"opened {project.root}: {n} images"
+                    + (" (read-only: nothing can be saved here)" if project.read_only else ""))
+        report_all(project.listing_warnings, lambda line: self.error(line), what="folders")
+        if (link := project.link_problem()) is not None:
+            self.error(f"{link}; edits stay in memory", dialog=True)
+        if project.settings_warnings:
+            # Out-of-range settings were set aside (the project opens with its defaults);
+            # said in a dialog: the user's own values are being replaced.
+            self.error("\n".join(project.settings_warnings), dialog=True)
