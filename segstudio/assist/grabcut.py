@@ -13,7 +13,14 @@ import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]          # (y0, x0, y1, x1), half-open, in image pixels
-SEED_RADIUS = 5.0   # image pixels a click marks as object / not object (window and bench)
+SEED_RADIUS = 5.0   # image pixels a click marks as object / not object, unless given
+# GrabCut's colour models, learnt from a small object's box and a thin ring around it, often
+# take the whole box for background: on 76 CamVid val objects 57% of boxes came back empty.
+# A result under COLLAPSED of the box is taken as that failure and GrabCut runs again with
+# the box's core (an ellipse of CORE of its sides, where the object almost surely is) fixed
+# as object. bench assist: first IoU 0.30 -> 0.53, NoC@85 8.28 -> 8.09 at a 5 px seed.
+COLLAPSED = 0.10
+CORE = 0.3
 
 
 def _window(shape: tuple[int, int], x0: float, y0: float, x1: float, y1: float) -> Box:
@@ -58,6 +65,12 @@ class BoxSegmenter:
         if rx1 - rx0 < 2 or ry1 - ry0 < 2:
             return                       # a click, not a box: nothing to segment
         self._run((rx0, ry0, rx1 - rx0, ry1 - ry0))
+        if self.mask.sum() < COLLAPSED * (self.box[2] - self.box[0]) * (self.box[3] - self.box[1]):
+            self._gc[self._box_pixels] = cv2.GC_PR_FGD
+            centre = (round((rx0 + rx1) / 2), round((ry0 + ry1) / 2))
+            axes = (max(1, round(CORE * (rx1 - rx0) / 2)), max(1, round(CORE * (ry1 - ry0) / 2)))
+            cv2.ellipse(self._gc, centre, axes, 0, 0, 360, int(cv2.GC_FGD), -1)
+            self._run()
 
     def _run(self, rect: tuple[int, int, int, int] | None = None) -> None:
         try:

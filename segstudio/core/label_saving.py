@@ -123,6 +123,10 @@ def save(project: Project, entry: ImageEntry, mask: np.ndarray, state: ImageStat
         raise ValueError(f"base label {base.shape} differs from the mask {mask.shape}")
     original = mask
     with project.locked():
+        if project.classes_unsaved:
+            # The label's values mean these classes: they reach segstudio.json first, or a
+            # crash would leave labels beside the placeholder classes.
+            project.save()
         # Both folders first: a refused label must not leave a touched map behind.
         project.check_inside(project.label_path(entry).parent)
         project.check_inside(project.touched_path(entry).parent)

@@ -31,6 +31,9 @@ class RecordStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.classes: ClassSet = default_classes()
+        # Classes taken in memory only (a model's, when a bare folder opens): written before
+        # the first label that uses them, so opening a folder writes nothing into it.
+        self.classes_unsaved = False
         self.settings: dict[str, Any] = {}
         self.checkpoints: list[dict] = []
         self._records: dict[str, dict[str, Any]] = {}
@@ -185,6 +188,7 @@ class RecordStore:
         self._base, self._sig = doc, self._disk_signature()
         self._dirty.clear()
         self._explicit.clear()
+        self.classes_unsaved = False
         self._last_flush = time.monotonic()
 
     @property

@@ -86,10 +86,11 @@ class AssistTools:
         self._job = (self._pool.submit(BoxSegmenter, self.image, p0, p1), commit)
         return True
 
-    def refine(self, p: Point) -> bool:
+    def refine(self, p: Point, radius: float = SEED_RADIUS) -> bool:
         """A click on the last box's object: a click on the object says "not object", one
-        off it says "object" (the person clicks where the mask is wrong). Ignored while the
-        previous one is being computed, or outside the box's window."""
+        off it says "object" (the person clicks where the mask is wrong), for the disk of
+        `radius` around it (the brush size: a large wrong part is fixed by one large seed).
+        Ignored while the previous one is being computed, or outside the box's window."""
         if self._box is None or self._edit is None or self._job is not None:
             return False
         seg, edit = self._box, self._edit
@@ -98,7 +99,7 @@ class AssistTools:
         if not (x0 <= x < x1 and y0 <= y < y1):
             return False
         positive = not bool(seg.mask[y - y0, x - x0])
-        self._job = (self._pool.submit(seg.click, p[0], p[1], positive, SEED_RADIUS), edit.show)
+        self._job = (self._pool.submit(seg.click, p[0], p[1], positive, radius), edit.show)
         return True
 
     @property

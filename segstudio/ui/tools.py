@@ -100,6 +100,10 @@ class ToolController(QtCore.QObject):
         return self._stroke
 
     def brush_outline_radius(self) -> float | None:
+        # The box tool's refining clicks mark a seed of the brush's size: its circle shows
+        # once there is a box to refine.
+        if self.tool is Tool.BOX and self.assist.box_active:
+            return self.radius
         return self.radius if self.tool in BRUSHES else None
 
     # -- gestures (GestureHandler) -------------------------------------------------------
@@ -176,7 +180,7 @@ class ToolController(QtCore.QObject):
             # One pick, then back to painting with the class picked.
             self.set_tool(self._before_pick)
         elif self.tool is Tool.BOX:
-            if self.assist.refine(p):
+            if self.assist.refine(p, self.radius):
                 self._poll_assist()
         elif self.tool is Tool.SAM:
             self.sam.click(p, positive=True)

@@ -104,8 +104,14 @@ def test_bench_tiles_json(capsys):
     assert r["tiled"]["pixels_per_s"] > 0 and r["bare_forward"]["pixels_per_s"] > 0
     assert r["ratio"] == pytest.approx(r["tiled"]["pixels_per_s"]
                                        / r["bare_forward"]["pixels_per_s"])
-    assert r["bare_forward"]["input"] == [128, 128]
-    assert r["bare_forward"]["forwards"] == -(-300 * 400 // (128 * 128))
+    # The bare forward's inputs have the tiles' fitted size (fit_tiles shrinks them below
+    # --tile), the same pixels per forward as the tiled path.
+    from segstudio.engine.tiled import tile_grid
+
+    grid = tile_grid(300, 400, 128, 16, 8)
+    assert r["bare_forward"]["input"] == [grid.height, grid.width]
+    assert max(grid.height, grid.width) <= 128
+    assert r["bare_forward"]["forwards"] == -(-300 * 400 // (grid.height * grid.width))
     assert r["peak_memory_mb"]["outputs"] == pytest.approx(300 * 400 * 5 / 2**20)
 
 

@@ -310,3 +310,21 @@ def test_worker_thread_saves_while_the_gui_thread_reads_and_saves(tmp_path) -> N
     again = Project.open(tmp_path)
     assert again.counts()[ImageState.PREDICTED] == 40
     assert all(again.confidence(e) == 0.5 for e in again.entries)
+
+
+def test_classes_taken_in_memory_reach_the_file_before_the_first_label(tmp_path) -> None:
+    # A bare folder that took a model's classes when it opened (classes_unsaved) has nothing
+    # written into it; the first label writes the classes first, so labels never sit beside
+    # the placeholder classes.
+    _img(tmp_path / "a.png")
+    p = Project.open(tmp_path)
+    p.classes = builtin_classes("camvid")
+    p.classes_unsaved = True
+    assert not p.project_file.exists()
+    mask = np.full((6, 8), 8, np.uint8)                       # Car: not a placeholder class
+    assert p.save_label(p.entries[0], mask, state=ImageState.EDITED,
+                        touched=np.ones((6, 8), bool))
+    assert not p.classes_unsaved
+    again = Project.open(tmp_path)
+    assert again.classes.names == builtin_classes("camvid").names
+    assert (again.read_label(again.entries[0]) == 8).all()

@@ -74,3 +74,19 @@ def test_rename_changes_the_display_name_only(project):
         rename_run(project, path, "   ")
     with pytest.raises(ProjectError, match="not a run"):
         rename_run(project, project.root / "nope.safetensors", "x")
+
+
+def test_a_model_that_is_not_a_run_describes_itself(tmp_path):
+    # The Model panel's note under the shipped model (or an external file) is what its header
+    # says, not an empty gap (issue 19); an unreadable header says nothing rather than fail.
+    from segstudio.engine.workflow.run_registry import header_note, shipped_checkpoint
+
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 16)
+    assert header_note(bad) == ""
+    assert header_note(tmp_path / "missing.safetensors") == ""
+    shipped = shipped_checkpoint()
+    if shipped is None:
+        pytest.skip("installed without the shipped model")
+    note = header_note(shipped)
+    assert note.startswith("val mIoU 60.6% when trained; enet for 11 classes (Sky, Building")

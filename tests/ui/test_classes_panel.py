@@ -10,29 +10,15 @@ import pytest
 from pyqtgraph.Qt import QtWidgets
 
 from segstudio.core.project import Project
-from segstudio.ui.main_window import MainWindow
 
 YES = QtWidgets.QMessageBox.StandardButton.Yes
 NO = QtWidgets.QMessageBox.StandardButton.No
 
 
 @pytest.fixture
-def window(qtbot):
-    made = []
-
-    def make(folder) -> MainWindow:
-        w = MainWindow()
-        qtbot.addWidget(w)
-        w.resize(1152, 900)
-        w.show()
-        assert w.open_folder(folder)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.runs.cancel_all(wait=True)
-        w.close()
+def window(make_window):
+    """The shared window maker (conftest.make_window), under this file's short name."""
+    return make_window
 
 
 def _labels(root):

@@ -259,12 +259,16 @@ def test_7_a_new_folder_shows_the_classes_segment_will_use(make_window, sample_r
     assert w.palette.origin.isVisible()
     assert w.palette.origin.text().startswith("From the model enet_camvid")
     assert "Choosing another model replaces them" in w.palette.origin.toolTip()
-    assert Project.open(tmp_path / "plain").classes.names == w.session.project.classes.names
-    # Labelled: the classes stay the project's; the note says so.
+    # Opening a folder writes nothing into it: the classes are in memory until a label
+    # needs them.
+    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == \
+        sorted(p.name for p in (sample_root / "images").glob("*.png"))[:2]
+    # Labelled: the classes stay the project's, saved before the label; the note says so.
     w.command_actions["tool_brush"].trigger()
     w.tools.drag_start((3.5, 3.5), (4.5, 4.5))
     w.tools.drag_finish((5.5, 5.5))
     assert w.session.save_all(wait=True)
+    assert Project.open(tmp_path / "plain").classes.names == w.session.project.classes.names
     QtWidgets.QApplication.processEvents()
     assert w.palette.origin.text().startswith("Classes from enet_camvid")
     # The user's own (an added class): nothing to say.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segstudio.core.entries import ImageState
+from segstudio.core.errors import SegstudioError
 from segstudio.core.project import Project
 
 ACTIVE_KEY = "active"
@@ -75,7 +76,6 @@ def adopt_active_classes(project: Project, adopt: Callable | None = None) -> boo
     checkpoint's header only. False when nothing changed (no active model, the user's own
     classes, labels already, the same classes, or a header that cannot be read: Segment
     reports that one)."""
-    from segstudio.core.errors import SegstudioError
     from segstudio.engine.checkpoint_header import CheckpointHeaderError, read_classes
 
     active = active_checkpoint(project) if may_adopt(project) else None
@@ -83,7 +83,9 @@ def adopt_active_classes(project: Project, adopt: Callable | None = None) -> boo
         return False
     try:
         _, classes = read_classes(active)
-        return adopt_or_check_classes(project, classes, active, adopt)
+        # In memory only: opening a folder writes nothing into it (the first label saves
+        # the classes first, core.label_saving).
+        return adopt_or_check_classes(project, classes, active, adopt, save=False)
     except (CheckpointHeaderError, SegstudioError, OSError):
         return False
 
@@ -239,18 +241,41 @@ def model_choices(project: Project) -> list[ModelChoice]:
     shipped = shipped_checkpoint()
     if shipped is not None:
         out.append(ModelChoice(shipped, "ENet, CamVid road scenes (shipped)", "shipped", "enet",
-                               active=is_active(shipped)))
+                               active=is_active(shipped), note=header_note(shipped)))
     if active is not None and not any(c.active for c in out):
-        out.append(ModelChoice(active, active.name, "file", active=True))
+        out.append(ModelChoice(active, active.name, "file", active=True,
+                               note=header_note(active)))
     return out
 
 
+def header_note(path: Path) -> str:
+    """What a checkpoint that is not a run says of itself, from its header: its network,
+    classes and validation score when it was trained (the Model panel's note, so the
+    shipped model's slot is not an empty gap). "" when the header cannot be read."""
+    from segstudio.core.classes import ClassSet
+    from segstudio.engine.checkpoint_header import read_meta_dict
+
+    try:
+        meta = read_meta_dict(path)
+        classes = ClassSet.from_dict(meta["classes"])
+    except (SegstudioError, KeyError, TypeError, ValueError):
+        return ""
+    names = ", ".join(classes.names)
+    text = f"{meta.get('arch', '?')} for {classes.num_classes} classes ({names})"
+    miou = (meta.get("metrics") or {}).get("miou") if isinstance(meta.get("metrics"), dict) \
+        else None
+    if isinstance(miou, int | float):
+        text = f"val mIoU {_pct(float(miou))} when trained; " + text
+    return text
+
+
 def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Path,
-                           adopt: Callable | None = None) -> bool:
+                           adopt: Callable | None = None, save: bool = True) -> bool:
     """Before predicting with a checkpoint: a project without any label whose classes are a
-    placeholder takes its classes (True, saved; `adopt(classes)` does the switch when given,
-    e.g. the app's session, which also drops its void documents); otherwise its classes must
-    match (CheckpointError saying what differs, and why the project's are kept)."""
+    placeholder takes its classes (True; saved, or with `save` False marked for the first
+    label to save; `adopt(classes)` does the switch when given, e.g. the app's session, which
+    also drops its void documents); otherwise its classes must match (CheckpointError
+    saying what differs, and why the project's are kept)."""
     from segstudio.core.class_origin import mark_adopted, own_classes
     from segstudio.engine.checkpoint import CheckpointError, classes_mismatch
 
@@ -272,7 +297,9 @@ def adopt_or_check_classes(project: Project, checkpoint_classes, checkpoint: Pat
         adopt(classes)
     else:
         project.classes = classes
-    if not project.read_only:
+    if not save:
+        project.classes_unsaved = True
+    elif not project.read_only:
         project.save()
     return True
 
