@@ -46,6 +46,9 @@ class ToolController(QtCore.QObject):
     polygon_preview = QtCore.Signal(list, object)
     picked = QtCore.Signal(int)
     tool_changed = QtCore.Signal(object)
+    # The cursor's circle: its radius, or None for none (the box tool shows one only while
+    # a box is there to refine).
+    outline_changed = QtCore.Signal(object)
 
     MIN_RADIUS, MAX_RADIUS = 0.5, 500.0
 
@@ -150,12 +153,14 @@ class ToolController(QtCore.QObject):
             return
         self.changed.emit(bbox)
         self.polygon_preview.emit(self.assist.box_outline(), None)
+        self.outline_changed.emit(self.brush_outline_radius())
 
     def finish_assist(self) -> None:
         """Wait for a box or click being computed and commit it (tests, scripts)."""
         if self.assist.busy:
             self.changed.emit(self.assist.poll(wait=True))
             self.polygon_preview.emit(self.assist.box_outline(), None)
+            self.outline_changed.emit(self.brush_outline_radius())
 
     def _preview_box(self, p0: Point, p1: Point) -> None:
         (x0, y0), (x1, y1) = p0, p1
@@ -251,6 +256,7 @@ class ToolController(QtCore.QObject):
             self.assist.cancel_scissors()
             self.assist.end_box()
             self.polygon_preview.emit([], None)
+            self.outline_changed.emit(self.brush_outline_radius())
         if self._polygon:
             self._polygon = []
             self.polygon_preview.emit([], None)

@@ -45,6 +45,7 @@ class ViewControls(QtCore.QObject):
         palette.visibility_changed.connect(self._visibility_changed)
         tools.picked.connect(self.picked)
         tools.tool_changed.connect(self._tool_changed)
+        tools.outline_changed.connect(self.canvas.set_brush_radius)
         self.adjust.changed.connect(self._adjusted)
 
     def _tool_changed(self, tool) -> None:

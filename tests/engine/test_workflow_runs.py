@@ -89,4 +89,4 @@ def test_a_model_that_is_not_a_run_describes_itself(tmp_path):
     if shipped is None:
         pytest.skip("installed without the shipped model")
     note = header_note(shipped)
-    assert note.startswith("val mIoU 60.6% when trained; enet for 11 classes (Sky, Building")
+    assert note.startswith("val mIoU 60.6% when trained; ENet for 11 classes (Sky, Building")

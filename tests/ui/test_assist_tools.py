@@ -150,3 +150,23 @@ def test_the_tools_have_keys_and_help_rows():
     assert len(every) == len(set(every))
     texts = " ".join(text for text, _ in shortcut_rows())
     assert "Scissors" in texts and "Region brush" in texts and "Box to object" in texts
+
+
+def test_box_clicks_seed_the_brush_size_and_show_its_circle(setup, qtbot):
+    # A refining click marks a disk of the brush's radius (a large wrong part, one click),
+    # and the cursor shows that disk while there is a box to refine.
+    canvas, tools, doc, _obj = setup
+    shown = []
+    tools.outline_changed.connect(shown.append)
+    tools.set_tool(Tool.BOX)
+    assert tools.brush_outline_radius() is None            # nothing to refine yet
+    tools.value = 2
+    tools.set_radius(10)
+    _drag(canvas, [(46, 26), (80, 60), (114, 94)])
+    qtbot.waitUntil(lambda: not tools.assist.busy and doc.mask.any(), timeout=5000)
+    assert shown[-1] == 10 and tools.brush_outline_radius() == 10
+    _click(canvas, (80.5, 60.5))                           # "not object" for 10 px around
+    qtbot.waitUntil(lambda: doc.mask[60, 80] == 0, timeout=5000)
+    assert not (doc.mask[60, 72:89] == 2).any()             # the whole disk, not 5 px of it
+    tools.cancel_polygon()                                 # Esc: the box is done
+    assert shown[-1] is None

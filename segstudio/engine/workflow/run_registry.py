@@ -260,8 +260,12 @@ def header_note(path: Path) -> str:
         classes = ClassSet.from_dict(meta["classes"])
     except (SegstudioError, KeyError, TypeError, ValueError):
         return ""
-    names = ", ".join(classes.names)
-    text = f"{meta.get('arch', '?')} for {classes.num_classes} classes ({names})"
+    from segstudio.models import UnknownModelError, model_info
+
+    arch = str(meta.get("arch", "?"))
+    with contextlib.suppress(UnknownModelError):
+        arch = model_info(arch).title
+    text = f"{arch} for {classes.num_classes} classes ({', '.join(classes.names)})"
     miou = (meta.get("metrics") or {}).get("miou") if isinstance(meta.get("metrics"), dict) \
         else None
     if isinstance(miou, int | float):
