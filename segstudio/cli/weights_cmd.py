@@ -48,7 +48,7 @@ def run_list(args: argparse.Namespace) -> int:
     table = [("NAME", "STATUS", "SIZE", "USED BY", "FILE")]
     for r in rows:
         state = ("shipped" if r.kind == "shipped" else "present") if r.present else "missing"
-        table.append((r.name, state, format_size(r.size), " ".join(r.archs), str(r.path)))
+        table.append((r.name, state, format_size(r.size), r.used_by, str(r.path)))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
         print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]]))

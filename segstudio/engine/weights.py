@@ -155,9 +155,17 @@ class WeightsStatus:
     present: bool
     path: Path
 
+    @property
+    def used_by(self) -> str:
+        """What needs these weights, in words: the architectures, or the assisted tool."""
+        if self.archs:
+            return " ".join(self.archs)
+        return "SAM tool" if self.kind == ASSIST else ""
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["archs"], d["path"] = list(self.archs), str(self.path)
+        d["used_by"] = self.used_by
         return d
 
 

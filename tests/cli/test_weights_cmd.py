@@ -33,7 +33,8 @@ def test_list_json_has_every_entry_with_presence(capsys, server):
     assert rows["resnet34"]["present"] is False and rows["enet_camvid"]["present"] is True
     r34 = rows["resnet34"]
     assert r34["file"] == "resnet34-b627a593.pth" and r34["size"] == 87_319_819
-    assert r34["archs"] == ["unet_resnet34"]
+    assert r34["archs"] == ["unet_resnet34"] and r34["used_by"] == "unet_resnet34"
+    assert rows["sam_vit_b"]["used_by"] == "SAM tool"
     assert r34["path"] == str(weights.cache_dir() / "resnet34-b627a593.pth")
 
 
@@ -44,6 +45,7 @@ def test_list_table(capsys):
     by_name = {line.split()[0]: line for line in lines[1:]}
     assert "missing" in by_name["resnet34"] and "87.3 MB" in by_name["resnet34"]
     assert "shipped" in by_name["enet_camvid"]
+    assert "SAM tool" in by_name["sam_vit_b"]          # an assisted tool's weights say whose
 
 
 def test_fetch_downloads_then_reports_present(capsys, server):

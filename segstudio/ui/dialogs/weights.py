@@ -38,8 +38,9 @@ class WeightsDialog(QtWidgets.QDialog):
         self.setWindowTitle("Pretrained weights")
         intro = QtWidgets.QLabel(
             "FCN, SegNet, U-Net and LinkNet fine-tune from encoders pretrained on ImageNet; "
-            "ENet starts from the shipped CamVid model. Downloads are checked against the "
-            f"SHA-256 in their name and kept in {cache_dir()}."
+            "ENet starts from the shipped CamVid model; the SAM tool (key A) needs Segment "
+            "Anything's ViT-B. Downloads are checked against their SHA-256 and kept in "
+            f"{cache_dir()}."
         )
         intro.setWordWrap(True)
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
