@@ -81,9 +81,11 @@ def build(config: SamConfig):
         TwoWayTransformer,
     )
 
+    from segstudio.assist.sam_attention import install
+
     c = config
     grid = c.img_size // c.patch_size
-    return Sam(
+    sam = Sam(
         image_encoder=ImageEncoderViT(
             depth=c.encoder_depth, embed_dim=c.encoder_dim, img_size=c.img_size, mlp_ratio=4,
             norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=c.encoder_heads,
@@ -101,6 +103,8 @@ def build(config: SamConfig):
         pixel_mean=[123.675, 116.28, 103.53],
         pixel_std=[58.395, 57.12, 57.375],
     )
+    install(sam.image_encoder)      # bounded attention maps on a CPU (sam_attention.py)
+    return sam
 
 
 class SamModel:

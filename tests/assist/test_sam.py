@@ -175,3 +175,29 @@ def test_missing_weights_say_so_in_the_session(monkeypatch, tmp_path):
             assert "not here" in session.error and "weights fetch sam_test_missing" in session.error
         finally:
             session.close()
+
+
+@pytest.mark.parametrize("piece", [10**9, 4096, 1])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_piecewise_attention_is_segment_anythings_attention(monkeypatch, piece, batch):
+    # The encoder's attention computed in slices of heads or query rows (sam_attention.py)
+    # gives segment_anything's result, whatever the slicing; the state dict is unchanged.
+    import torch
+    from segment_anything.modeling.image_encoder import Attention
+
+    from segstudio.assist import sam_attention
+
+    torch.manual_seed(0)
+    original = Attention(32, num_heads=4, use_rel_pos=True, input_size=(6, 7)).eval()
+    with torch.no_grad():
+        original.rel_pos_h.normal_()
+        original.rel_pos_w.normal_()
+    sliced = Attention(32, num_heads=4, use_rel_pos=True, input_size=(6, 7)).eval()
+    sliced.load_state_dict(original.state_dict())
+    sam_attention.install(torch.nn.Sequential(sliced))
+    assert type(sliced) is sam_attention.PiecewiseAttention
+    assert sliced.state_dict().keys() == original.state_dict().keys()
+    monkeypatch.setattr(sam_attention, "PIECE_BYTES", piece)
+    x = torch.randn(batch, 6, 7, 32)
+    with torch.inference_mode():
+        assert torch.allclose(sliced(x), original(x), atol=1e-5, rtol=1e-5)
