@@ -53,9 +53,9 @@ MAX_CLICKS = 20       # RITM's cap for a click tool
 MARGIN = 48           # bench assist's --margin: image around the object the box tool sees
 # bench assist's NoC@85 per class, box (GrabCut) / polygon, on 76 CamVid val objects
 # (docs/assist.md, "Figures"): the box's clicks per polygon vertex.
-BOX_PER_VERTEX = {"Building": 8.0 / 6.7, "SignSymbol": 6.8 / 6.0, "Car": 7.6 / 5.4,
-                  "Pedestrian": 11.1 / 10.5}
-BOX_PER_VERTEX_ALL = 8.28 / 7.07     # all 76 objects: for a class bench assist did not measure
+BOX_PER_VERTEX = {"Building": 5.43 / 6.73, "SignSymbol": 5.94 / 6.0, "Car": 5.43 / 5.43,
+                  "Pedestrian": 10.67 / 10.47}
+BOX_PER_VERTEX_ALL = 6.58 / 7.07     # all 76 objects: for a class bench assist did not measure
 
 
 @dataclass

@@ -122,13 +122,13 @@ def test_an_unlabelled_image_costs_the_same_from_scratch_and_correcting(tmp_path
 
 
 def test_the_estimate_scales_each_objects_vertices_by_its_class() -> None:
-    from segstudio.bench.loop_effort import BOX_PER_VERTEX_ALL, box_ratios
+    from segstudio.bench.loop_effort import BOX_PER_VERTEX, BOX_PER_VERTEX_ALL, box_ratios
 
     image, truth = _scene()
     effort = image_effort(image, truth, None, VOID, min_size=50, ratios={0: 1.0, 1: 1.5})
     assert (effort.manual, effort.assisted) == (8, 4 + 6)
     ratios = box_ratios(["Sky", "Car"])
-    assert ratios[0] == BOX_PER_VERTEX_ALL and ratios[1] == pytest.approx(7.6 / 5.4)
+    assert ratios[0] == BOX_PER_VERTEX_ALL and ratios[1] == pytest.approx(BOX_PER_VERTEX["Car"])
     assert ActionCounter(50, ratios).empty().to_dict().keys() == {
         f"{a}_{b}" for a in ("scratch", "correcting") for b in ("manual", "assisted",
                                                                "objects", "strokes")}
