@@ -72,3 +72,33 @@ def test_the_checker_sees_each_kind_of_write() -> None:
               "y = [r for r in project.checkpoints]\n"
               "self.settings = QSettings()\n")          # a widget's own
     assert [line for line, _ in writes(source)] == [1, 2, 3, 4, 5, 6]
+
+
+# The run registry owns every change to a project's runs; core's Project stores them.
+RUN_OWNERS = ("segstudio/engine/workflow/run_registry.py", "segstudio/core/project.py",
+              "segstudio/core/project_store.py", "segstudio/core/project_file.py")
+
+
+def run_record_changes(source: str) -> list[tuple[int, str]]:
+    """Writes to `x.checkpoints` and calls of `register_checkpoint` in `source`."""
+    found = [(line, what) for line, what in writes(source) if what.startswith("checkpoints")]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "register_checkpoint":
+            found.append((node.lineno, "register_checkpoint()"))
+    return found
+
+
+def test_only_the_run_registry_changes_a_projects_runs() -> None:
+    root = UI.parents[1]
+    bad = []
+    for path in sorted((root / "segstudio").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel in RUN_OWNERS:
+            continue
+        bad += [f"{rel}:{line}: {what}"
+                for line, what in run_record_changes(path.read_text("utf-8"))]
+    assert not bad, ("change runs through engine.workflow.run_registry:\n" + "\n".join(bad))
+    assert run_record_changes("p.register_checkpoint(x, 'enet', {})\n"
+                              "p.checkpoints[:] = []\n") == [(2, "checkpoints[...] written"),
+                                                            (1, "register_checkpoint()")]

@@ -27,9 +27,12 @@ from segstudio.core.project import Project
 from segstudio.engine.workflow.project_choices import set_project_arch
 from segstudio.engine.workflow.run_registry import (
     active_checkpoint,
+    forget_run,
     resumable,
     run_records,
     set_active,
+    start_run,
+    update_run,
 )
 from segstudio.engine.workflow.start import (
     StartChoice,
@@ -237,8 +240,8 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
         val_fraction=settings.val_fraction, init=start.init, backbone=backbone,
         compare_to=active, resume=resume is not None, device=device,
         **recipe.train_fields())
-    record = project.register_checkpoint(
-        out_dir / "best.safetensors", arch, {}, name=name, status="running", pid=os.getpid(),
+    record = start_run(
+        project, out_dir / "best.safetensors", arch, name=name, status="running", pid=os.getpid(),
         parent=None if start.init is None else project.relative_path(start.init),
         backbone=start.backbone, settings=settings.to_dict(),
         start_kind=str(recipe.kind), recipe=recipe.describe(),
@@ -247,7 +250,7 @@ def run_finetune(project: Project, arch: str, settings: FinetuneSettings | None 
     try:
         result = train(config, progress=progress, cancel=cancel)
     except BaseException as exc:
-        _finish(project, record, {"status": "failed", "note": _one_line(exc)})
+        update_run(project, record, {"status": "failed", "note": _one_line(exc)})
         raise
     return _verdict(project, record, result, active)
 
@@ -266,15 +269,6 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _finish(project: Project, record: dict, fields_: dict) -> dict:
-    rec = {k: v for k, v in record.items() if k != "pid"} | fields_
-    path = project.checkpoint_path(rec)
-    project.register_checkpoint(path, rec["arch"], rec.get("metrics") or {},
-                                **{k: v for k, v in rec.items()
-                                   if k not in ("path", "arch", "metrics")})
-    return next(c for c in project.checkpoints if c.get("path") == rec["path"])
-
-
 def _verdict(project: Project, record: dict, result, active: Path | None) -> FinetuneOutcome:
     metrics = result.metrics or {}
     miou = metrics.get("miou")
@@ -286,9 +280,7 @@ def _verdict(project: Project, record: dict, result, active: Path | None) -> Fin
                "metrics": metrics, "note": result.message}
     if result.best is None:
         # Stopped before the first epoch ended: no weights, nothing to list or resume.
-        project.checkpoints[:] = [c for c in project.checkpoints
-                                  if c.get("path") != record["path"]]
-        project.save()
+        forget_run(project, record)
         _remove_empty(project.checkpoint_path(record).parent)
         return FinetuneOutcome(record | fields_, result, Verdict(
             False, "stopped before the first epoch ended: nothing was kept"))
@@ -296,7 +288,7 @@ def _verdict(project: Project, record: dict, result, active: Path | None) -> Fin
     fields_["verdict"] = verdict.to_dict()
     if not verdict.activated:
         fields_["note"] = "; ".join(x for x in (result.message, verdict.text) if x)
-    rec = _finish(project, record, fields_)
+    rec = update_run(project, record, fields_)
     if verdict.activated:
         set_active(project, project.checkpoint_path(rec))
     return FinetuneOutcome(rec, result, verdict)

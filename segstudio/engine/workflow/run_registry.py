@@ -10,6 +10,8 @@ the checkpoint's classes). Classes the user defined are never replaced by a mode
 used either, until a fine-tune or the user makes a model active.
 Every fine-tune is a *run*, recorded in `checkpoints` with its architecture, parent,
 settings, status and figures; `model_choices` turns those into what the Model panel lists.
+This module is the one that changes `checkpoints` (start_run, update_run, forget_run,
+delete_run, rename_run; tests/test_ui_writes_no_settings.py holds every other module to it).
 """
 
 from __future__ import annotations
@@ -349,8 +351,7 @@ def delete_run(project: Project, path: str | Path) -> Path | None:
     # delete a folder elsewhere. Refused, nothing changed.
     if folder is not None and (link := project.checkpoints_problem()) is not None:
         raise ProjectError(f"{link}; the run was not deleted")
-    project.checkpoints[:] = [r for r in project.checkpoints if r is not rec]
-    project.save()
+    forget_run(project, rec)
     if folder is None:
         return None
     try:
@@ -359,6 +360,29 @@ def delete_run(project: Project, path: str | Path) -> Path | None:
         raise ProjectError(f"{folder}: run forgotten, but its folder could not be removed "
                            f"({exc.strerror or exc})") from None
     return folder
+
+
+def start_run(project: Project, path: str | Path, arch: str, **fields) -> dict:
+    """Record a run that is starting (its weights at `path` to come); returns the record."""
+    return project.register_checkpoint(path, arch, {}, **fields)
+
+
+def update_run(project: Project, record: dict, fields: dict) -> dict:
+    """A run's record with `fields` changed (and its training process's pid gone), saved;
+    returns the record as stored."""
+    rec = {k: v for k, v in record.items() if k != "pid"} | fields
+    project.register_checkpoint(project.checkpoint_path(rec), rec["arch"],
+                                rec.get("metrics") or {},
+                                **{k: v for k, v in rec.items()
+                                   if k not in ("path", "arch", "metrics")})
+    return next(c for c in project.checkpoints if c.get("path") == rec["path"])
+
+
+def forget_run(project: Project, record: dict) -> None:
+    """Drop a run's record (its files stay: the caller removes them), saved."""
+    project.checkpoints[:] = [c for c in project.checkpoints
+                              if c.get("path") != record["path"]]
+    project.save()
 
 
 def rename_run(project: Project, path: str | Path, name: str) -> dict:
