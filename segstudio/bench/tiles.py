@@ -205,8 +205,6 @@ def run(args: argparse.Namespace) -> dict:
 
     tiled_rate, bare_rate = h * w / best_tiled, h * w / best_bare
     k = predictor.num_classes
-    band_rows = plan.size[0] if plan.tiles == 1 else tile_grid(
-        *plan.size, predictor.tile, predictor.overlap, predictor.multiple).height
     result = {
         "device": device_name(predictor.device),
         "model": model_name,
@@ -228,7 +226,7 @@ def run(args: argparse.Namespace) -> dict:
             "tiled_extra": memory.extra_mb,
             "cuda_extra": memory.cuda_extra_mb,
             "outputs": h * w * 5 / 2**20,            # labels uint8 + confidence float32
-            "band": k * band_rows * plan.size[1] * 4 / 2**20,
+            "band": k * th * plan.size[1] * 4 / 2**20,    # one band: a tile's rows
         },
     }
     if args.end_to_end:
